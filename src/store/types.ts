@@ -72,6 +72,12 @@ export interface WatchCallbacks {
   onEvents(events: StoreEvent[]): void;
   /** The watch ended on its own (store closed, backend lost); no more events follow. */
   onError?(err: Error): void;
+  /**
+   * Optional progress notice: every change under the prefix up to `revision` has been
+   * delivered (writes elsewhere advanced the revision). Lets a watch cache know it is as fresh
+   * as the store without a new event of its own (etcd's progress notify).
+   */
+  onProgress?(revision: number): void;
 }
 
 export type StoreErrorCode = 'KeyExists' | 'NotFound' | 'Conflict' | 'Compacted' | 'FutureRevision' | 'Unavailable' | 'Closed';
