@@ -45,3 +45,13 @@ export function deepCopy<T>(value: T): T {
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** T without readonly modifiers (kubernetes-types marks server-set fields readonly). */
+export type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The object's metadata, created if absent, for server-side code that sets server fields. */
+export function writableMeta(obj: KubeObject): Writable<ObjectMeta> {
+  const o = obj as { metadata?: ObjectMeta };
+  o.metadata ??= {};
+  return o.metadata as Writable<ObjectMeta>;
+}

@@ -1,0 +1,89 @@
+// Watch responses: a chunked stream of newline-delimited JSON events
+// ({"type":"ADDED","object":{...}}), flushed per event, ended by timeoutSeconds, the client
+// going away, or an error event carrying a Status (410 Expired among them).
+import { randomInt } from 'node:crypto';
+import { resourceApiVersion, type AnyObject } from '../../api/index.ts';
+import type { WatchRequest } from '../registry/storage.ts';
+import type { AcceptInfo } from './negotiation.ts';
+import type { RequestContext } from './resources.ts';
+import { toApiError } from './respond.ts';
+
+export interface WatchParams extends WatchRequest {
+  timeoutSeconds?: number;
+}
+
+// kube-apiserver's --min-request-timeout default; a watch without timeoutSeconds lasts 1-2x this.
+const minRequestTimeoutSeconds = 1800;
+
+export async function startWatchStream(ctx: RequestContext, accept: AcceptInfo, params: WatchParams): Promise<void> {
+  const { res, storage } = ctx;
+  const r = storage.resource;
+  let headerSent = false;
+  let firstTable = true;
+  const writeLine = (line: string) => {
+    if (!headerSent) {
+      headerSent = true;
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    }
+    res.write(line);
+  };
+  const encodeObject = (obj: AnyObject, json: string | undefined): string => {
+    if (accept.form === 'table') {
+      const t = ctx.deps.table(r, [obj], { includeObject: accept.includeObject, noHeaders: !firstTable });
+      firstTable = false;
+      return JSON.stringify(t);
+    }
+    if (accept.form === 'partial') return JSON.stringify({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata });
+    return json ?? JSON.stringify(obj);
+  };
+  let stop: (() => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    if (timer) clearTimeout(timer);
+    stop?.();
+    if (!headerSent) {
+      headerSent = true;
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    }
+    res.end();
+  };
+  // res 'close' fires when the client goes away (req 'close' fires too early in Node).
+  res.on('close', finish);
+  try {
+    stop = await storage.watch(ctx.info.namespace, params, {
+      event: (e) => writeLine(`{"type":"${e.type}","object":${encodeObject(e.obj, e.json)}}\n`),
+      bookmark: (rv, initialEventsEnd) => {
+        const meta: Record<string, unknown> = { resourceVersion: String(rv) };
+        if (initialEventsEnd) meta.annotations = { 'k8s.io/initial-events-end': 'true' };
+        writeLine(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: resourceApiVersion(r), metadata: meta } })}\n`);
+      },
+      end: (err) => {
+        if (err) writeLine(`${JSON.stringify({ type: 'ERROR', object: err.status })}\n`);
+        finish();
+      },
+    });
+  } catch (e) {
+    // kube's watch cache reports errors (410 Expired, too large RV) as an ERROR event in a 200 stream.
+    const err = toApiError(e);
+    if (err.code >= 500 && err.reason !== 'Timeout') throw e;
+    writeLine(`${JSON.stringify({ type: 'ERROR', object: err.status })}\n`);
+    finish();
+    return;
+  }
+  if (finished) {
+    stop();
+    return;
+  }
+  // Headers go out at once so the client knows the watch is established.
+  if (!headerSent) {
+    headerSent = true;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+  }
+  const seconds = params.timeoutSeconds && params.timeoutSeconds > 0 ? params.timeoutSeconds : minRequestTimeoutSeconds * (1 + randomInt(1000) / 1000);
+  timer = setTimeout(finish, seconds * 1000);
+  timer.unref();
+}

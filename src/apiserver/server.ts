@@ -1,0 +1,240 @@
+// The API server: HTTPS on loopback by default, its own CA, a token or client certificate on
+// every request (health endpoints excepted), discovery, OpenAPI, and the resource handlers
+// over the registry. A plain-HTTP request to the HTTPS port gets Go's 400 answer.
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { allResources, unauthorized, type ResourceInfo } from '../api/index.ts';
+import type { Store } from '../store/index.ts';
+import { logger } from '../util/index.ts';
+import { ensurePki, kubeconfigYaml, servingNames, type Pki, type UserInfo } from './pki.ts';
+import { parseRequestInfo } from './request-info.ts';
+import { Registry } from './registry/registry.ts';
+import type { StorageHooks, StrategyFactory } from './registry/strategy.ts';
+import type { ManagedFieldsUpdater } from './registry/storage.ts';
+import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './http/discovery.ts';
+import { handleResourceRequest, type HandlerDeps } from './http/resources.ts';
+import { writeError, writeJson, writeRaw } from './http/respond.ts';
+
+const log = logger('apiserver');
+
+/** The Kubernetes version svcnet speaks (kubectl's dispatcher picks its binary by the minor). */
+export const kubernetesVersion = { major: '1', minor: '33', gitVersion: 'v1.33.0' };
+
+export interface OpenApiProvider {
+  root(): object;
+  document(path: string): object | undefined;
+}
+
+export interface ApiServerOptions {
+  dataDir: string;
+  /** host:port; port 0 picks a free port. Default 127.0.0.1:6443. */
+  listen?: string;
+  store: Store;
+  strategyFor: StrategyFactory;
+  hooksFor?: (r: ResourceInfo, registry: Registry) => StorageHooks | undefined;
+  managedFields?: ManagedFieldsUpdater;
+  handlers: Omit<HandlerDeps, 'registry'>;
+  openapi?: OpenApiProvider;
+  /** Extra names or addresses for the serving certificate. */
+  extraSANs?: string[];
+  resources?: readonly ResourceInfo[];
+  bookmarkIntervalMs?: number;
+}
+
+export interface ApiServer {
+  /** https://host:port */
+  url: string;
+  host: string;
+  port: number;
+  kubeconfigPath: string;
+  pki: Pki;
+  registry: Registry;
+  close(): Promise<void>;
+}
+
+function splitHostPort(listen: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(listen);
+  if (!m) throw new Error(`--listen ${JSON.stringify(listen)}: expected host:port, e.g. 127.0.0.1:6443`);
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+function authenticate(req: IncomingMessage, pki: Pki): UserInfo | undefined {
+  const auth = req.headers.authorization;
+  if (auth) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    return m ? pki.tokens.get(m[1]!) : undefined;
+  }
+  const sock = req.socket as TLSSocket;
+  if (sock.authorized) {
+    const cert = sock.getPeerCertificate();
+    const cn = cert.subject?.CN;
+    if (typeof cn === 'string' && cn) {
+      const o = cert.subject.O;
+      const groups = Array.isArray(o) ? o : o ? [o] : [];
+      return { name: cn, groups: [...groups, 'system:authenticated'] };
+    }
+  }
+  return undefined;
+}
+
+const anonymousPaths = new Set(['/healthz', '/livez', '/readyz']);
+
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const { host, port } = splitHostPort(opts.listen ?? '127.0.0.1:6443');
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const pki = ensurePki(join(opts.dataDir, 'pki'), servingNames(host, opts.extraSANs));
+  const resources = opts.resources ?? allResources;
+  const registry = new Registry({
+    store: opts.store,
+    strategyFor: opts.strategyFor,
+    hooksFor: opts.hooksFor,
+    managedFields: opts.managedFields,
+    bookmarkIntervalMs: opts.bookmarkIntervalMs,
+    resources,
+  });
+  await registry.start();
+  const deps: HandlerDeps = { ...opts.handlers, registry };
+  let serverAddress = `${host}:${port}`;
+  let ready = false;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const base = '/' + (path.split('/')[1] ?? '');
+    if (anonymousPaths.has(base)) {
+      const ok = base !== '/readyz' || ready;
+      if (url.searchParams.has('verbose')) {
+        writeRaw(res, ok ? 200 : 500, `[+]ping ok\n[${ok ? '+' : '-'}]storage ${ok ? 'ok' : 'not ready'}\n${base.slice(1)} check ${ok ? 'passed' : 'failed'}\n`, 'text/plain; charset=utf-8');
+      } else writeRaw(res, ok ? 200 : 500, ok ? 'ok' : 'not ready', 'text/plain; charset=utf-8');
+      return;
+    }
+    const user = authenticate(req, pki);
+    if (!user) {
+      writeJson(res, 401, unauthorized().status);
+      return;
+    }
+    const accept = req.headers.accept;
+    if (path === '/version') {
+      writeJson(res, 200, {
+        ...kubernetesVersion,
+        gitCommit: 'svcnet',
+        gitTreeState: 'clean',
+        buildDate: '2026-01-01T00:00:00Z',
+        goVersion: `node${process.versions.node}`,
+        compiler: 'tsx',
+        platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+      });
+      return;
+    }
+    if (path === '/api' || path === '/apis') {
+      const agg = wantsAggregated(accept);
+      if (agg) {
+        const doc = aggregatedDiscovery(resources, path === '/api') as { apiVersion: string };
+        doc.apiVersion = `apidiscovery.k8s.io/${agg}`;
+        writeJson(res, 200, doc, { 'Content-Type': `application/json;g=apidiscovery.k8s.io;v=${agg};as=APIGroupDiscoveryList` });
+      } else writeJson(res, 200, path === '/api' ? apiVersions(serverAddress) : apiGroupList(resources));
+      return;
+    }
+    const parts = path.split('/').filter(Boolean);
+    if (parts[0] === 'api' && parts.length === 2) {
+      const doc = apiResourceList(resources, '', parts[1]!);
+      return doc ? writeJson(res, 200, doc) : writeNotFound(res);
+    }
+    if (parts[0] === 'apis' && parts.length === 2) {
+      const doc = apiGroup(resources, parts[1]!);
+      return doc ? writeJson(res, 200, doc) : writeNotFound(res);
+    }
+    if (parts[0] === 'apis' && parts.length === 3) {
+      const doc = apiResourceList(resources, parts[1]!, parts[2]!);
+      return doc ? writeJson(res, 200, doc) : writeNotFound(res);
+    }
+    if (parts[0] === 'openapi' && parts[1] === 'v3' && opts.openapi) {
+      const doc = parts.length === 2 ? opts.openapi.root() : opts.openapi.document(parts.slice(2).join('/'));
+      return doc ? writeJson(res, 200, doc, { 'Cache-Control': 'public, immutable' }) : writeNotFound(res);
+    }
+    const info = parseRequestInfo(req.method ?? 'GET', path, url.searchParams);
+    if (!info.isResourceRequest) return writeNotFound(res);
+    await handleResourceRequest(deps, req, res, info, url.searchParams, user);
+  };
+
+  const https: HttpsServer = createHttpsServer(
+    { key: pki.serverKey, cert: pki.serverCert, ca: [pki.caCert], requestCert: true, rejectUnauthorized: false },
+    (req, res) => {
+      handle(req, res).catch((e: unknown) => writeError(req, res, e));
+    },
+  );
+  https.keepAliveTimeout = 65_000;
+  https.headersTimeout = 70_000;
+  // Requests stay open as long as watches need; a body must still arrive within 5 minutes.
+  https.requestTimeout = 300_000;
+  https.on('clientError', (err, socket) => {
+    log.debug({ err }, 'client error');
+    socket.destroy();
+  });
+
+  // A plain-HTTP request on the TLS port gets the answer Go's server gives, not a reset.
+  const front: NetServer = createNetServer((socket: Socket) => {
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      socket.unshift(first);
+      if (first[0] === 0x16) {
+        https.emit('connection', socket);
+        socket.resume();
+      } else {
+        socket.end('HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n');
+      }
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    front.once('error', reject);
+    front.listen({ host, port }, () => resolve());
+  });
+  const addr = front.address();
+  const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  const url = `https://${urlHost}:${boundPort}`;
+  serverAddress = `${urlHost}:${boundPort}`;
+  const kubeconfigPath = join(opts.dataDir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, kubeconfigYaml({ server: url, caCert: pki.caCert, token: pki.adminToken }), { mode: 0o600 });
+  ready = true;
+  const sockets = new Set<Socket>();
+  front.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  return {
+    url,
+    host,
+    port: boundPort,
+    kubeconfigPath,
+    pki,
+    registry,
+    close: async () => {
+      ready = false;
+      await new Promise<void>((resolve) => {
+        front.close(() => resolve());
+        https.close();
+        for (const s of sockets) s.destroy();
+      });
+      registry.stop();
+    },
+  };
+}
+
+function writeNotFound(res: ServerResponse): void {
+  writeJson(res, 404, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message: 'the server could not find the requested resource',
+    reason: 'NotFound',
+    details: {},
+    code: 404,
+  });
+}
