@@ -251,7 +251,8 @@ function decodeTime(b: Uint8Array, micro: boolean, path: string): Json {
   return rfc3339(seconds, nanos, micro, path);
 }
 
-// resource.ParseQuantity's grammar; the value is kept as written (see docs/compatibility.md).
+// resource.ParseQuantity's grammar. The value is kept as written, not canonicalized as Go's
+// Quantity would ("0.5" stays "0.5", not "500m"); clients send canonical forms anyway.
 const quantityPattern = /^[+-]?[0-9.]+[eEinumkKMGTP]*[-+]?[0-9]*$/;
 
 function decodeQuantity(b: Uint8Array, path: string): Json {
