@@ -3,3 +3,12 @@
 export type { SchemaNode } from './types.ts';
 export { schemaFor } from './nodes.ts';
 export { openApiDefinitions, definitionNameFor, resolveRef, schemaRefPrefix, type OpenApiSchema, type GroupVersionKindExtension } from './definitions.ts';
+export {
+  unknownFields,
+  unknownFieldMessage,
+  unknownFieldWarnings,
+  strictDecodingMessage,
+  strictDecodingError,
+  cannotBeHandledMessage,
+} from './strict.ts';
+export { typeErrors, jsonTypeError, customResourceErrors } from './decode.ts';
