@@ -308,6 +308,10 @@ test('a watch reads events split across chunks and several in one chunk, and res
   assert.equal(q.get('allowWatchBookmarks'), 'true');
   assert.equal(q.get('timeoutSeconds'), '30');
   assert.equal(q.get('labelSelector'), 'a=b');
+  // The connection of a watch the server ended serves the next request.
+  server.handle(echo);
+  await client.get(Services, 'default', 'next');
+  assert.equal(server.connections, 1);
 });
 
 test('an ERROR event rejects the watch with its Status, e.g. 410 Expired', async (t) => {

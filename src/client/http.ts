@@ -432,6 +432,7 @@ export class HttpClient implements Client {
   #watch<T extends KubeObject>(path: string, opts: WatchOptions, onEvent: (e: WatchEvent<T>) => void): WatchHandle {
     const ac = new AbortController();
     let stopped = false;
+    let ended = false; // the server ended the response: its connection goes back to the pool
     let finish!: (err?: unknown) => void;
     const done = new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -440,7 +441,7 @@ export class HttpClient implements Client {
         settled = true;
         if (err === undefined || stopped) resolve();
         else reject(err instanceof Error ? err : new Error(JSON.stringify(err)));
-        ac.abort();
+        if (!ended) ac.abort();
       };
     });
 
@@ -494,6 +495,7 @@ export class HttpClient implements Client {
           for (const line of lines.push(chunk)) if (!deliver(line)) return;
         });
         res.on('end', () => {
+          ended = true;
           const rest = lines.end();
           if (rest !== undefined && !stopped && !deliver(rest)) return;
           finish();
