@@ -177,18 +177,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
 
   // A plain-HTTP request on the TLS port gets the answer Go's server gives, not a reset.
-  const front: NetServer = createNetServer((socket: Socket) => {
-    socket.once('data', (first: Buffer) => {
-      socket.pause();
-      socket.unshift(first);
-      if (first[0] === 0x16) {
-        https.emit('connection', socket);
-        socket.resume();
-      } else {
-        socket.end('HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n');
-      }
-    });
+  const front: NetServer = createNetServer({ pauseOnConnect: true }, (socket: Socket) => {
     socket.on('error', () => socket.destroy());
+    socket.once('readable', () => {
+      const first = socket.read(1) as Buffer | null;
+      if (!first) {
+        socket.destroy();
+        return;
+      }
+      socket.unshift(first);
+      if (first[0] === 0x16) https.emit('connection', socket);
+      else socket.end('HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n');
+    });
   });
   await new Promise<void>((resolve, reject) => {
     front.once('error', reject);

@@ -2,7 +2,7 @@
 // YAML or protobuf into an object, with kube's messages for what cannot be decoded.
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
-import { badRequest, isPlainObject, requestEntityTooLarge, type AnyObject } from '../../api/index.ts';
+import { badRequest, isPlainObject, requestEntityTooLarge, type AnyObject, type ResourceInfo } from '../../api/index.ts';
 import type { BodyType } from './negotiation.ts';
 
 export const maxRequestBodyBytes = 3 * 1024 * 1024;
@@ -56,16 +56,16 @@ export function parseYamlBody(buf: Buffer): unknown {
   }
 }
 
-export type ProtobufDecoder = (body: Uint8Array) => AnyObject;
+export type ProtobufDecoder = (body: Uint8Array, r: ResourceInfo) => AnyObject;
 
 /** Decodes an object body; the result is always a plain object (else 400). */
-export function decodeObjectBody(buf: Buffer, type: BodyType, protobuf: ProtobufDecoder | undefined): AnyObject {
+export function decodeObjectBody(buf: Buffer, type: BodyType, protobuf: ProtobufDecoder | undefined, r: ResourceInfo): AnyObject {
   let v: unknown;
   if (type === 'json') v = parseJson(buf);
   else if (type === 'yaml') v = parseYamlBody(buf);
   else {
     if (!protobuf) throw badRequest('protobuf bodies are not supported');
-    v = protobuf(buf);
+    v = protobuf(buf, r);
   }
   if (!isPlainObject(v)) {
     throw badRequest(`couldn't get version/kind; json parse error: json: cannot unmarshal ${jsonTypeName(v)} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`);

@@ -312,7 +312,7 @@ async function readObject(ctx: RequestContext): Promise<AnyObject> {
   const type = bodyTypeOf(ctx.req.headers['content-type']);
   const buf = await readBody(ctx.req);
   if (buf.length === 0) throw badRequest('the body of the request is empty');
-  return decodeObjectBody(buf, type, ctx.deps.protobuf);
+  return decodeObjectBody(buf, type, ctx.deps.protobuf, ctx.storage.resource);
 }
 
 async function handleCreate(ctx: RequestContext): Promise<void> {
