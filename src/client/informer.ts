@@ -311,8 +311,8 @@ export class SharedInformer<T extends KubeObject> implements Informer<T> {
         const k = namespacedName(e.object);
         const old = this.#items.get(k);
         this.#store(k, e.object, old);
-        if (old) this.#notify('onUpdate', old, e.object);
-        else this.#notify('onAdd', e.object);
+        if (!old) this.#notify('onAdd', e.object);
+        else if (changed(old, e.object)) this.#notify('onUpdate', old, e.object); // not a replayed duplicate
         break;
       }
       case 'DELETED': {
