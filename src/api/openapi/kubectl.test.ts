@@ -137,7 +137,7 @@ test('kubectl apply to an existing Service sends a strategic merge patch keyed b
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /service\/mlflow-service configured/);
   assert.equal(patches.length, 1);
-  const patch = patches[0]!;
+  const patch = patches[0];
   assert.equal(patch.contentType, 'application/strategic-merge-patch+json');
   const body = patch.body as { spec: Record<string, unknown> };
   assert.deepEqual(body.spec['$setElementOrder/ports'], [{ port: 5000 }, { port: 6000 }]);
