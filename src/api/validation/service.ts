@@ -198,8 +198,9 @@ export function validateServiceClusterIPsRelatedFields(svc: Service): FieldError
   if (hasInvalidIPs) return errs;
 
   if (clusterIPs.length > 1) {
+    // netutils.IsDualStackIPStrings: at least one address of each family.
     const fams = clusterIPs.map((ip) => parseIPSloppy(ip)?.family);
-    const dualStack = clusterIPs.length === 2 && fams[0] !== fams[1];
+    const dualStack = fams.includes('IPv4') && fams.includes('IPv6');
     if (!dualStack) errs.push(goValueError('FieldValueInvalid', 'spec.clusterIPs', ipsText, 'may specify no more than one IP for each IP family'));
   }
 
