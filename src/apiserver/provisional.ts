@@ -1,47 +1,7 @@
-// PROVISIONAL stand-ins used until the real modules land (strategies from src/api/validation,
-// Table printers from src/api/printers, patch engines from src/apiserver/patch). Deleted then.
+// PROVISIONAL stand-in used until the patch engines land (src/apiserver/patch). Deleted then.
 import fjp from 'fast-json-patch';
-import { badRequest, isPlainObject, type AnyObject, type ResourceInfo } from '../api/index.ts';
-import type { ResourceStrategy } from './registry/strategy.ts';
-import type { PatchApplier, TableConvertor } from './http/resources.ts';
-
-export function provisionalStrategy(r: ResourceInfo): ResourceStrategy {
-  const hasStatus = r.subresources.some((s) => s.name === 'status');
-  return {
-    defaults: () => {},
-    prepareForCreate: (obj) => {
-      if (hasStatus && r.resource !== 'namespaces' && r.resource !== 'pods' && r.resource !== 'nodes') delete obj.status;
-    },
-    prepareForUpdate: (obj, old, sub) => {
-      if (!hasStatus) return;
-      if (sub === 'status') {
-        for (const k of Object.keys(obj)) if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') delete obj[k];
-        for (const k of Object.keys(old)) if (k !== 'status' && k !== 'metadata' && k !== 'apiVersion' && k !== 'kind') obj[k] = old[k];
-      } else if (old.status !== undefined) obj.status = old.status;
-      else delete obj.status;
-    },
-    validateCreate: () => [],
-    validateUpdate: () => [],
-    allowUnconditionalUpdate: true,
-    allowCreateOnUpdate: ['endpoints', 'events', 'leases'].includes(r.resource),
-  };
-}
-
-export const provisionalTable: TableConvertor = (_r, objs, opts) => ({
-  kind: 'Table',
-  apiVersion: 'meta.k8s.io/v1',
-  metadata: {},
-  columnDefinitions: opts.noHeaders
-    ? []
-    : [
-        { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 },
-        { name: 'Created At', type: 'date', format: '', description: 'CreationTimestamp', priority: 0 },
-      ],
-  rows: objs.map((o) => ({
-    cells: [o.metadata?.name ?? '', o.metadata?.creationTimestamp ?? ''],
-    object: opts.includeObject === 'Object' ? o : opts.includeObject === 'None' ? null : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
-  })),
-});
+import { badRequest, isPlainObject, type AnyObject } from '../api/index.ts';
+import type { PatchApplier } from './http/resources.ts';
 
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isPlainObject(patch)) return patch;

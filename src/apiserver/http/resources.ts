@@ -42,13 +42,11 @@ export type PatchApplier = (
   ctx: { fieldManager: string; force: boolean; subresource: string | undefined; now: Date },
 ) => AnyObject;
 
-/** Unknown or mistyped fields of a decoded object (strict field validation and type checks). */
-export interface FieldChecker {
-  /** Paths of fields the type does not have ("spec.foo"). */
-  unknownFields(r: ResourceInfo, obj: AnyObject): string[];
-  /** A decode error as kube reports it, or undefined. */
-  typeError(r: ResourceInfo, obj: AnyObject): string | undefined;
-}
+/**
+ * Decode-time checks of a body against its type: throws 400 for type errors and, under
+ * fieldValidation=Strict, for unknown fields; returns the warnings to send under Warn.
+ */
+export type FieldCheck = (r: ResourceInfo, obj: AnyObject, validation: FieldValidation) => string[];
 
 /** A handler for a subresource other than status (scale, binding, log, exec, finalize...). */
 export type SubresourceHandler = (ctx: RequestContext) => Promise<void>;
@@ -57,7 +55,7 @@ export interface HandlerDeps {
   registry: Registry;
   table: TableConvertor;
   patch: PatchApplier;
-  fields?: FieldChecker;
+  fields?: FieldCheck;
   protobuf?: ProtobufDecoder;
   /** Keyed "<resource>/<subresource>", e.g. "deployments/scale", "pods/log". */
   subresources: Map<string, SubresourceHandler>;
@@ -278,19 +276,7 @@ function writeParams(ctx: RequestContext): WriteParams {
 
 /** Strict/Warn field validation and type checks on a decoded body. Returns warnings to send. */
 function checkFields(ctx: RequestContext, obj: AnyObject, fv: FieldValidation): string[] {
-  const f = ctx.deps.fields;
-  if (!f) return [];
-  const r = ctx.storage.resource;
-  const te = f.typeError(r, obj);
-  if (te) throw badRequest(te);
-  if (fv === 'Ignore') return [];
-  const unknown = f.unknownFields(r, obj);
-  if (unknown.length === 0) return [];
-  const msgs = unknown.map((p) => `unknown field "${p}"`);
-  if (fv === 'Strict') {
-    throw badRequest(msgs.length === 1 ? `strict decoding error: ${msgs[0]}` : `strict decoding error: ${msgs.join(', ')}`);
-  }
-  return msgs;
+  return ctx.deps.fields?.(ctx.storage.resource, obj, fv) ?? [];
 }
 
 function warningHeaders(warnings: string[]): Record<string, string> {

@@ -364,35 +364,36 @@ export class ResourceStorage {
     if (!meta.name) {
       throw invalid(this.#gk(), '', [fieldErrors.required('metadata.name', 'name or generateName is required')]);
     }
-    const errs = this.#strategy.validateCreate(obj);
-    if (errs.length) throw invalid(this.#gk(), meta.name, errs);
-    if (r.namespaced && this.#namespaceCheck) await this.#namespaceCheck(meta.namespace!, this.gr, meta.name);
-    this.#managedFields?.(undefined, obj, ctx, undefined);
-    const key = this.key(meta.namespace, meta.name);
+    const name = meta.name;
+    const key = this.key(meta.namespace, name);
+    // Hooks (allocators) change the object; a retry starts again from what was asked.
+    const pristine = structuredClone(obj);
     for (let attempt = 0; ; attempt++) {
-      const hook = await this.#hooks.beforeCreate?.(ctx, obj);
-      if (ctx.dryRun) {
-        if (await this.#store.get(key)) {
-          hook?.aborted?.(new Error('dry run'));
-          throw alreadyExists(this.gr, meta.name);
-        }
-        hook?.committed?.(true);
-        return obj;
-      }
+      const cur = attempt === 0 ? obj : structuredClone(pristine);
+      const hook = await this.#hooks.beforeCreate?.(ctx, cur);
       try {
-        const res = await this.#store.txn([{ op: 'create', key, value: encodeForStore(obj) }, ...(hook?.ops ?? [])]);
+        const errs = this.#strategy.validateCreate(cur);
+        if (errs.length) throw invalid(this.#gk(), name, errs);
+        if (r.namespaced && this.#namespaceCheck) await this.#namespaceCheck(meta.namespace!, this.gr, name);
+        this.#managedFields?.(undefined, cur, ctx, undefined);
+        if (ctx.dryRun) {
+          if (await this.#store.get(key)) throw alreadyExists(this.gr, name);
+          hook?.committed?.(true);
+          return cur;
+        }
+        const res = await this.#store.txn([{ op: 'create', key, value: encodeForStore(cur) }, ...(hook?.ops ?? [])]);
         hook?.committed?.(false);
-        meta.resourceVersion = String(res.revision);
-        return obj;
+        writableMeta(cur).resourceVersion = String(res.revision);
+        return cur;
       } catch (e) {
         const retry = hook?.aborted?.(e) ?? false;
         if (isStoreError(e, 'KeyExists') && e.key === key) {
           throw generated
-            ? new ApiError(409, 'AlreadyExists', `${r.resource} "${meta.name}" already exists, the server was not able to generate a unique name for the object`, {
-                name: meta.name,
+            ? new ApiError(409, 'AlreadyExists', `${r.resource} "${name}" already exists, the server was not able to generate a unique name for the object`, {
+                name,
                 kind: r.resource,
               })
-            : alreadyExists(this.gr, meta.name);
+            : alreadyExists(this.gr, name);
         }
         if (retry && attempt < maxRetries) continue;
         throw e;
@@ -455,7 +456,7 @@ export class ResourceStorage {
     req: WriteRequest,
     subresource: string | undefined,
     hasPrecondition: boolean,
-    decide: (live: AnyObject | undefined) => { update?: AnyObject; create?: AnyObject; precondition?: boolean } | Promise<{ update?: AnyObject; create?: AnyObject; precondition?: boolean }>,
+    decide: (live: AnyObject | undefined) => Decision | Promise<Decision>,
   ): Promise<{ obj: AnyObject; created: boolean }> {
     const key = this.key(namespace, name);
     for (let attempt = 0; ; attempt++) {
@@ -474,14 +475,14 @@ export class ResourceStorage {
         }
       }
       const obj = d.update!;
-      const res = await this.#writeUpdate(key, kv!, live!, obj, req, subresource);
+      const res = await this.#writeUpdate(key, kv!, live!, obj, req, subresource, d.internal ?? false);
       if (res !== 'conflict') return { obj: res, created: false };
       if (hasPrecondition || d.precondition || attempt >= maxRetries) throw conflict(this.gr, name);
     }
   }
 
   /** Validates and writes an update of `live` to `obj`; 'conflict' when the store moved on. */
-  async #writeUpdate(key: string, kv: KeyValue, live: AnyObject, obj: AnyObject, req: WriteRequest, subresource: string | undefined): Promise<AnyObject | 'conflict'> {
+  async #writeUpdate(key: string, kv: KeyValue, live: AnyObject, obj: AnyObject, req: WriteRequest, subresource: string | undefined, internal: boolean): Promise<AnyObject | 'conflict'> {
     const r = this.resource;
     const ctx = this.#ctx(req);
     obj.apiVersion = resourceApiVersion(r);
@@ -502,13 +503,11 @@ export class ResourceStorage {
     if (lm.generation !== undefined) meta.generation = lm.generation;
     meta.resourceVersion = lm.resourceVersion;
     this.#strategy.defaults(obj);
-    this.#strategy.prepareForUpdate(obj, live, subresource);
-    const errs = this.#strategy.validateUpdate(obj, live, subresource);
-    if (errs.length) throw invalid(this.#gk(), lm.name ?? '', errs);
-    this.#managedFields?.(live, obj, ctx, subresource);
-    if (isDeepStrictEqual(stripForCompare(obj), stripForCompare(live))) return live;
+    if (!internal) this.#strategy.prepareForUpdate(obj, live, subresource);
     // An object being deleted whose last finalizer went away is deleted now.
     if (meta.deletionTimestamp && !(meta.finalizers?.length) && !this.#waitsForGrace(obj)) {
+      const errs = this.#strategy.validateUpdate(obj, live, subresource);
+      if (errs.length) throw invalid(this.#gk(), lm.name ?? '', errs);
       if (ctx.dryRun) return obj;
       const hook = await this.#hooks.beforeDelete?.(ctx, live);
       try {
@@ -523,11 +522,18 @@ export class ResourceStorage {
       }
     }
     const hook = await this.#hooks.beforeUpdate?.(ctx, obj, live, subresource);
-    if (ctx.dryRun) {
-      hook?.committed?.(true);
-      return obj;
-    }
     try {
+      const errs = this.#strategy.validateUpdate(obj, live, subresource);
+      if (errs.length) throw invalid(this.#gk(), lm.name ?? '', errs);
+      this.#managedFields?.(live, obj, ctx, subresource);
+      if (isDeepStrictEqual(stripForCompare(obj), stripForCompare(live))) {
+        hook?.aborted?.(undefined);
+        return live;
+      }
+      if (ctx.dryRun) {
+        hook?.committed?.(true);
+        return obj;
+      }
       const res = await this.#store.txn([{ op: 'update', key, value: encodeForStore(obj), expectedModRevision: kv.modRevision }, ...(hook?.ops ?? [])]);
       hook?.committed?.(false);
       meta.resourceVersion = String(res.revision);
@@ -535,7 +541,7 @@ export class ResourceStorage {
     } catch (e) {
       const retry = hook?.aborted?.(e) ?? false;
       if (isStoreError(e, 'Conflict') || isStoreError(e, 'NotFound')) return 'conflict';
-      if (retry) return 'conflict';
+      if (retry && isStoreError(e)) return 'conflict';
       throw e;
     }
   }
@@ -664,13 +670,30 @@ export class ResourceStorage {
   }
 
   /** For code inside the API server (bootstrap, subresources): update through fn with retries. */
-  async updateWith(namespace: string | undefined, name: string, fn: (live: AnyObject) => AnyObject | Promise<AnyObject>, req: WriteRequest = {}, subresource?: string): Promise<AnyObject> {
+  /** `internal` skips the strategy's prepareForUpdate: the caller decides what changes (e.g. pods/binding sets spec and status). */
+  async updateWith(
+    namespace: string | undefined,
+    name: string,
+    fn: (live: AnyObject) => AnyObject | Promise<AnyObject>,
+    req: WriteRequest = {},
+    subresource?: string,
+    internal = false,
+  ): Promise<AnyObject> {
     const res = await this.#guaranteedUpdate(namespace, name, req, subresource, false, async (live) => {
       if (!live) throw notFound(this.gr, name);
-      return { update: await fn(live) };
+      return { update: await fn(live), internal };
     });
     return res.obj;
   }
+}
+
+interface Decision {
+  update?: AnyObject;
+  create?: AnyObject;
+  /** The new object carries a resourceVersion precondition (no retry on conflict). */
+  precondition?: boolean;
+  /** Skip prepareForUpdate (writes from inside the API server). */
+  internal?: boolean;
 }
 
 function tooLargeResourceVersion(rv: number, current: number): ApiError {

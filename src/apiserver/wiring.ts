@@ -1,0 +1,62 @@
+// The API modules plugged into the server: strategies (defaulting, preparing, validating),
+// strict field checks, Table printing and OpenAPI documents.
+import { Endpoints, Events, Leases, gvkOf, type AnyObject, type ResourceInfo } from '../api/index.ts';
+import { defaultObject } from '../api/defaults/index.ts';
+import { prepareForCreate, prepareForUpdate } from '../api/strategy/index.ts';
+import { validateCreate, validateUpdate, webhookDenial } from '../api/validation/index.ts';
+import { schemaFor, strictDecodingError, typeErrors, unknownFields, unknownFieldWarnings } from '../api/schema/index.ts';
+import { toTable } from '../api/printers/index.ts';
+import { openapiV3Document, openapiV3Root } from '../api/openapi/index.ts';
+import { badRequest } from '../api/index.ts';
+import type { ResourceStrategy } from './registry/strategy.ts';
+import type { FieldCheck, TableConvertor } from './http/resources.ts';
+import type { OpenApiProvider } from './server.ts';
+
+const createOnUpdate = new Set<ResourceInfo>([Endpoints, Events, Leases]);
+
+export function strategyFor(r: ResourceInfo): ResourceStrategy {
+  return {
+    defaults: (obj) => void defaultObject(r, obj),
+    prepareForCreate: (obj) => prepareForCreate(r, obj),
+    prepareForUpdate: (obj, old, sub) => prepareForUpdate(r, obj, old, sub),
+    validateCreate: (obj) => {
+      const errs = validateCreate(r, obj);
+      if (errs.length === 0) {
+        const denial = webhookDenial(r, obj);
+        if (denial) throw denial;
+      }
+      return errs;
+    },
+    validateUpdate: (obj, old, sub) => {
+      const errs = validateUpdate(r, obj, old, sub);
+      if (errs.length === 0 && sub === undefined) {
+        const denial = webhookDenial(r, obj);
+        if (denial) throw denial;
+      }
+      return errs;
+    },
+    allowUnconditionalUpdate: true,
+    allowCreateOnUpdate: createOnUpdate.has(r),
+  };
+}
+
+/** Decode-time checks of a body: type errors (400), then unknown fields per fieldValidation. */
+export const fieldCheck: FieldCheck = (r, obj, validation) => {
+  const gvk = gvkOf(r);
+  const schema = schemaFor(gvk);
+  if (!schema) return [];
+  const te = typeErrors(obj, schema, gvk);
+  if (te) throw badRequest(te);
+  if (validation === 'Ignore') return [];
+  const unknown = unknownFields(obj, schema);
+  if (unknown.length === 0) return [];
+  if (validation === 'Strict') throw strictDecodingError(gvk, unknown);
+  return unknownFieldWarnings(unknown);
+};
+
+export const table: TableConvertor = (r, objs, opts) => toTable(r, objs, opts) as unknown as AnyObject;
+
+export const openapi: OpenApiProvider = {
+  root: () => openapiV3Root(),
+  document: (path) => openapiV3Document(path),
+};
