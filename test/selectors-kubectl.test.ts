@@ -81,7 +81,7 @@ async function compareAll(flag: '--selector' | '--field-selector', inputs: reado
   let next = 0;
   const worker = async () => {
     while (next < inputs.length) {
-      const s = inputs[next++]!;
+      const s = inputs[next++];
       const theirs = await kubectlVerdict(flag, s);
       const mine = ours(s);
       if (theirs !== mine) mismatches.push(`${JSON.stringify(s)}:\n  kubectl: ${theirs ?? '(accepted)'}\n  svcnet:  ${mine ?? '(accepted)'}`);
