@@ -52,7 +52,7 @@ export function applyJsonPatch(doc: JsonObject, body: string): Json {
   if (ops.length === 0) return structuredClone(doc);
   try {
     // validate=true checks each operation against the document; mutate=false leaves doc alone.
-    return jsonpatch.applyPatch(doc, ops as unknown as jsonpatch.Operation[], true, false).newDocument as Json;
+    return jsonpatch.applyPatch(doc, ops as unknown as jsonpatch.Operation[], true, false).newDocument;
   } catch (e) {
     if (e instanceof jsonpatch.JsonPatchError) throw genericUnprocessable();
     throw e;

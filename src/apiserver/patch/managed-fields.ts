@@ -58,7 +58,7 @@ export function decodeManagedFields(list: Json | undefined): Managed {
     if (typeof apiVersion !== 'string' || apiVersion.length < 1) throw new ManagedFieldsError('apiVersion must not be empty');
     const fieldsType = raw['fieldsType'];
     if (fieldsType === undefined || fieldsType === '' || fieldsType === null) throw new ManagedFieldsError(`missing fieldsType in managed fields entry ${i}`);
-    if (fieldsType !== 'FieldsV1') throw new ManagedFieldsError(`invalid fieldsType ${goQuote(String(fieldsType))} in managed fields entry ${i}`);
+    if (fieldsType !== 'FieldsV1') throw new ManagedFieldsError(`invalid fieldsType ${typeof fieldsType === 'string' ? goQuote(fieldsType) : JSON.stringify(fieldsType)} in managed fields entry ${i}`);
     const manager = typeof raw['manager'] === 'string' ? raw['manager'] : '';
     const subresource = typeof raw['subresource'] === 'string' && raw['subresource'] ? raw['subresource'] : undefined;
     let set: FieldSet;

@@ -450,10 +450,10 @@ function mergeSortedSlice(left: Json[], right: Json[], serverOrder: Json[], merg
  * only Go's exact algorithm gives Go's result.
  */
 export function goSortStable<T>(data: T[], less: (a: T, b: T) => boolean): void {
-  const l = (i: number, j: number): boolean => less(data[i] as T, data[j] as T);
+  const l = (i: number, j: number): boolean => less(data[i], data[j]);
   const swap = (i: number, j: number): void => {
-    const t = data[i] as T;
-    data[i] = data[j] as T;
+    const t = data[i];
+    data[i] = data[j];
     data[j] = t;
   };
   const insertionSort = (a: number, b: number): void => {

@@ -181,7 +181,7 @@ function toJson(o: AnyObject): JsonObject {
 }
 
 function toObject(o: JsonObject): AnyObject {
-  return o as unknown as AnyObject;
+  return o;
 }
 
 function metadataOf(o: JsonObject): JsonObject {
