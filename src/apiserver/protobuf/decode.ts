@@ -223,7 +223,10 @@ function unpack(t: Scalar, f: WireField, path: string): WireField[] {
 function rfc3339(seconds: bigint, nanos: number, micro: boolean, path: string): string {
   const ms = Number(seconds) * 1000;
   const d = new Date(ms);
-  if (!Number.isFinite(ms) || Number.isNaN(d.getTime())) throw new ProtobufDecodeError(`proto: timestamp out of range for field ${path}`);
+  // RFC 3339 has four-digit years; Kubernetes never writes others.
+  if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 0 || d.getUTCFullYear() > 9999) {
+    throw new ProtobufDecodeError(`timestamp ${seconds}s is out of range for field ${path}`);
+  }
   const iso = d.toISOString(); // 2024-01-02T03:04:05.000Z
   const base = iso.slice(0, 19);
   if (!micro) return `${base}Z`;

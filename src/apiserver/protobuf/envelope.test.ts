@@ -95,6 +95,8 @@ test('a bad IntOrString type, Quantity or FieldsV1 is a 400, not a crash', () =>
   rejects(port, service, 400, /impossible IntOrString.Type 7 for field spec.ports\[0\].targetPort$/);
   const q = envelope('v1', 'Pod', pb.msg(2, pb.msg(2, pb.str(1, 'c'), pb.msg(8, pb.entry(1, 'cpu', pb.msg(2, pb.str(1, 'lots')))))));
   rejects(q, undefined, 400, /^Pod in version "v1" cannot be handled as a Pod: quantities must match the regular expression/);
+  const far = envelope('v1', 'Service', pb.msg(1, pb.msg(8, pb.varint(1, 400_000_000_000))));
+  rejects(far, service, 400, /timestamp 400000000000s is out of range for field metadata.creationTimestamp$/);
   const mf = envelope('v1', 'Service', pb.msg(1, pb.msg(17, pb.msg(7, pb.str(1, '{not json')))));
   rejects(mf, service, 400, /field metadata.managedFields\[0\].fieldsV1 is not JSON/);
 });
