@@ -162,7 +162,7 @@ test('a Namespace gets its name label and phase Active', () => {
 });
 
 test('a Secret defaults to Opaque and folds stringData into data', () => {
-  const s = defaultObject<Secret>(Secrets, { data: { a: 'YQ==' }, stringData: { b: 'bee', a: 'A' } } as Secret);
+  const s = defaultObject<Secret>(Secrets, { data: { a: 'YQ==' }, stringData: { b: 'bee', a: 'A' } });
   assert.equal(s.type, 'Opaque');
   assert.deepEqual(s.data, { a: 'QQ==', b: 'YmVl' });
   assert.equal((s as { stringData?: unknown }).stringData, undefined);
