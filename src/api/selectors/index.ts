@@ -21,6 +21,9 @@ export {
   selectorToString,
   requirementToString,
   requiresExactMatch,
+  labelsToString,
+  formatLabels,
+  formatLabelSelector,
 } from './labels.ts';
 export {
   type FieldRequirement,

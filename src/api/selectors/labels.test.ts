@@ -17,6 +17,9 @@ import {
   selectorFromSet,
   selectorToString,
   type LabelRequirement,
+  formatLabelSelector,
+  formatLabels,
+  labelsToString,
 } from './labels.ts';
 
 const req = (key: string, operator: LabelRequirement['operator'], values: string[] = []): LabelRequirement => ({ key, operator, values });
@@ -318,4 +321,15 @@ test('labels that are absent or inherited from Object.prototype do not count as 
   assert.equal(matches(sel, {}), false);
   assert.equal(matches(parseLabelSelectorOrThrow('!toString'), {}), true);
   assert.equal(matches(parseLabelSelectorOrThrow('a!=b'), undefined), true);
+});
+
+test('label sets and LabelSelector objects print as kubectl describe and the tables show them', () => {
+  assert.equal(labelsToString({ b: '2', a: '1' }), 'a=1,b=2');
+  assert.equal(formatLabels({ b: '2', a: '1' }), 'a=1,b=2');
+  assert.equal(formatLabels({}), '<none>');
+  assert.equal(formatLabels(undefined), '<none>');
+  assert.equal(formatLabelSelector({ matchLabels: { app: 'web' } }), 'app=web');
+  assert.equal(formatLabelSelector({}), '<none>');
+  assert.equal(formatLabelSelector(undefined), '<none>');
+  assert.equal(formatLabelSelector({ matchExpressions: [{ key: 'a', operator: 'Bogus' }] }), '<error>');
 });

@@ -502,3 +502,29 @@ export function requiresExactMatch(sel: LabelSelector, key: string): string | un
   if ((r.operator === '=' || r.operator === '==' || r.operator === 'in') && r.values.length === 1) return r.values[0];
   return undefined;
 }
+
+/** labels.Set.String(): "k=v" for each label, sorted by key, joined with ",". */
+export function labelsToString(set: Readonly<Record<string, string>> | null | undefined): string {
+  const s = set ?? {};
+  return Object.keys(s)
+    .sort()
+    .map((k) => `${k}=${s[k]}`)
+    .join(',');
+}
+
+/** labels.FormatLabels: labelsToString, or "<none>" (service selectors in describe and tables). */
+export function formatLabels(set: Readonly<Record<string, string>> | null | undefined): string {
+  return labelsToString(set) || '<none>';
+}
+
+/** metav1.FormatLabelSelector: the selector's string, "<none>" when empty, "<error>" when invalid. */
+export function formatLabelSelector(ls: LabelSelectorObject | null | undefined): string {
+  let sel: LabelSelector;
+  try {
+    sel = labelSelectorAsSelector(ls);
+  } catch (e) {
+    if (e instanceof LabelSelectorError) return '<error>';
+    throw e;
+  }
+  return selectorToString(sel) || '<none>';
+}
