@@ -21,6 +21,11 @@ export function etcdAvailable(): boolean {
 
 export interface TestEtcd {
   endpoint: string;
+  /** Kills etcd (SIGKILL), keeping its data dir and ports. */
+  kill(): Promise<void>;
+  /** Starts it again after kill(), on the same ports and data. */
+  restart(): Promise<void>;
+  /** Kills etcd and removes its data dir. */
   stop(): Promise<void>;
 }
 
@@ -46,10 +51,10 @@ async function healthy(endpoint: string): Promise<boolean> {
   }
 }
 
-async function stopProcess(child: ChildProcess): Promise<void> {
+async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
+  child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
   clearTimeout(timer);
@@ -62,33 +67,45 @@ export async function startEtcd(): Promise<TestEtcd> {
     const peerPort = await freePort();
     const endpoint = `http://127.0.0.1:${clientPort}`;
     const peer = `http://127.0.0.1:${peerPort}`;
-    const child = spawn(
-      ETCD_BINARY,
-      [
-        '--name=svcnet-test',
-        `--data-dir=${join(dir, 'data')}`,
-        `--listen-client-urls=${endpoint}`,
-        `--advertise-client-urls=${endpoint}`,
-        `--listen-peer-urls=${peer}`,
-        `--initial-advertise-peer-urls=${peer}`,
-        `--initial-cluster=svcnet-test=${peer}`,
-        `--max-request-bytes=${ETCD_MAX_REQUEST_BYTES}`,
-        '--logger=zap',
-        '--log-level=error',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const args = [
+      '--name=svcnet-test',
+      `--data-dir=${join(dir, 'data')}`,
+      `--listen-client-urls=${endpoint}`,
+      `--advertise-client-urls=${endpoint}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=svcnet-test=${peer}`,
+      `--max-request-bytes=${ETCD_MAX_REQUEST_BYTES}`,
+      '--logger=zap',
+      '--log-level=error',
+    ];
+    let child: ChildProcess | undefined;
     let stderr = '';
-    child.stderr.on('data', (b: Buffer) => {
-      stderr = (stderr + b.toString()).slice(-4000);
-    });
+    const launch = async (): Promise<boolean> => {
+      stderr = '';
+      const c = spawn(ETCD_BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      child = c;
+      c.stderr.on('data', (b: Buffer) => {
+        stderr = (stderr + b.toString()).slice(-4000);
+      });
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && c.exitCode === null) {
+        if (await healthy(endpoint)) return true;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return false;
+    };
+    const kill = async (): Promise<void> => {
+      if (child) await stopProcess(child, 'SIGKILL');
+    };
     const stop = async (): Promise<void> => {
-      await stopProcess(child);
+      await kill();
       rmSync(dir, { recursive: true, force: true });
     };
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && child.exitCode === null && !(await healthy(endpoint))) await new Promise((r) => setTimeout(r, 100));
-    if (child.exitCode === null && (await healthy(endpoint))) return { endpoint, stop };
+    const restart = async (): Promise<void> => {
+      if (!(await launch())) throw new Error(`etcd did not come back at ${endpoint}: ${stderr}`);
+    };
+    if (await launch()) return { endpoint, kill, restart, stop };
     await stop();
     // A port taken between our probe and etcd's bind: try again with new ones.
     if (attempt < 2 && /address already in use/.test(stderr)) continue;

@@ -58,7 +58,7 @@ export class EtcdStore implements Store {
   readonly #timeoutMs: number;
   /** A key never written: compaction probes read and watch it. */
   readonly #probeKey: Buffer;
-  readonly #watches = new Set<{ end(err: Error): void }>();
+  readonly #watches = new Set<{ end(err: Error): Promise<void> }>();
   #closed = false;
 
   /** Connects and checks that etcd answers; fails with Unavailable when it does not. */
@@ -86,6 +86,9 @@ export class EtcdStore implements Store {
       // gRPC's default 4 MiB reply limit would break lists and watch batches of large objects.
       grpcOptions: { 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      // Reconnect broken watches within 2 s (the client's default backs off up to 30 s, long
+      // for an API server whose clients wait on those watches).
+      faultHandling: { watchBackoff: cappedBackoff(50) },
     };
     if (opts.tls?.ca) options.credentials = { rootCertificate: opts.tls.ca, ...(opts.tls.key ? { privateKey: opts.tls.key } : {}), ...(opts.tls.cert ? { certChain: opts.tls.cert } : {}) };
     this.#client = new Etcd3(options);
@@ -192,16 +195,18 @@ export class EtcdStore implements Store {
       .withPreviousKV()
       .startRevision(String(afterRevision + 1))
       .watcher();
+    let cancelled: Promise<void> = Promise.resolve();
     const entry = {
-      end: (err: Error | undefined): void => {
-        if (ended) return;
+      end: (err: Error | undefined): Promise<void> => {
+        if (ended) return cancelled;
         ended = true;
         this.#watches.delete(entry);
         watcher.removeAllListeners();
         // Keep an 'error' listener: the emitter would throw a late one otherwise.
         watcher.on('error', () => {});
-        watcher.cancel().catch(() => {});
+        cancelled = watcher.cancel().catch(() => {});
         if (err) callbacks.onError?.(err);
+        return cancelled;
       },
     };
     watcher.on('data', (res: IWatchResponse) => {
@@ -216,8 +221,8 @@ export class EtcdStore implements Store {
           if (!prev) {
             // etcd had compacted the previous value away: we cannot say what was deleted.
             void this.compactRevision().then(
-              (c) => entry.end(compacted(last, c)),
-              (e: unknown) => entry.end(this.#error(e)),
+              (c) => void entry.end(compacted(last, c)),
+              (e: unknown) => void entry.end(this.#error(e)),
             );
             return;
           }
@@ -243,8 +248,8 @@ export class EtcdStore implements Store {
     watcher.on('error', (err: Error) => {
       // The watch was cancelled by etcd: history it needed was compacted, or something broke.
       void this.compactRevision().then(
-        (c) => entry.end(last < c ? compacted(last, c) : new StoreError('Unavailable', `etcd ended the watch: ${err.message}`)),
-        (e: unknown) => entry.end(this.#error(e)),
+        (c) => void entry.end(last < c ? compacted(last, c) : new StoreError('Unavailable', `etcd ended the watch: ${err.message}`)),
+        (e: unknown) => void entry.end(this.#error(e)),
       );
     });
     this.#watches.add(entry);
@@ -257,10 +262,14 @@ export class EtcdStore implements Store {
         });
       });
     } catch (e) {
-      entry.end(undefined);
+      void entry.end(undefined);
       throw e;
     }
-    return { stop: () => entry.end(undefined) };
+    return {
+      stop: () => {
+        void entry.end(undefined);
+      },
+    };
   }
 
   async currentRevision(): Promise<number> {
@@ -313,7 +322,10 @@ export class EtcdStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const w of [...this.#watches]) w.end(new StoreError('Closed', 'store closed'));
+    const cancels = [...this.#watches].map((w) => w.end(new StoreError('Closed', 'store closed')));
+    // Let etcd confirm the cancellations first: closing under a live watch stream leaves the
+    // client a reconnect timer that holds the process open for a while.
+    await Promise.race([Promise.all(cancels), new Promise((r) => setTimeout(r, 1000).unref())]);
     this.#client.close();
   }
 
@@ -355,6 +367,13 @@ export class EtcdStore implements Store {
     }
     return e instanceof Error ? e : new Error(msg);
   }
+}
+
+type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
+
+/** Doubling delays from `ms`, capped at 2 s. */
+function cappedBackoff(ms: number): WatchBackoff {
+  return { duration: ms, next: () => cappedBackoff(Math.min(ms * 2, 2000)) };
 }
 
 function isOpenEnd(end: Buffer): boolean {

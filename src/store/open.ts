@@ -6,7 +6,7 @@
 import type { Store } from './types.ts';
 import { MemoryStore } from './memory.ts';
 import { SqliteStore } from './sqlite.ts';
-import { EtcdStore } from './etcd.ts';
+import type { EtcdStore, EtcdStoreOptions } from './etcd.ts';
 
 export interface OpenStoreOptions {
   /** etcd: prepended to every key (e.g. "/svcnet"). */
@@ -59,7 +59,7 @@ export async function openStore(spec: string, opts: OpenStoreOptions = {}): Prom
       return SqliteStore.open(rest, opts.synchronous ? { synchronous: opts.synchronous } : {});
     case 'etcd': {
       const endpoints = parseEtcdEndpoints(spec, rest);
-      return EtcdStore.open({
+      return openEtcdStore({
         endpoints,
         ...(opts.prefix !== undefined ? { prefix: opts.prefix } : {}),
         ...(opts.tls ? { tls: opts.tls } : {}),
@@ -69,4 +69,10 @@ export async function openStore(spec: string, opts: OpenStoreOptions = {}): Prom
     default:
       throw bad(spec, `unknown kind "${kind}"`);
   }
+}
+
+/** EtcdStore.open, loading the etcd client (and gRPC) on first use only. */
+export async function openEtcdStore(opts: EtcdStoreOptions): Promise<EtcdStore> {
+  const { EtcdStore } = await import('./etcd.ts');
+  return EtcdStore.open(opts);
 }
