@@ -204,3 +204,32 @@ export const deployment: SchemaNode = {
     status: { type: 'object', typeName: 'DeploymentStatus', properties: { replicas: int, readyReplicas: int } },
   },
 };
+
+/**
+ * strategicpatch's own test type (patch_test.go MergeItem): merging and non-merging lists of
+ * items and ints, a string map, a replace-strategy field and retainKeys fields.
+ */
+export const mergeItem: SchemaNode = { type: 'object', typeName: 'MergeItem', properties: {} };
+const retainKeysMergeItem: SchemaNode = { type: 'object', typeName: 'RetainKeysMergeItem', properties: {} };
+Object.assign(mergeItem.properties ?? {}, {
+  name: str,
+  value: str,
+  other: str,
+  mergingList: { type: 'array', items: mergeItem, patchStrategy: 'merge', patchMergeKey: 'name' },
+  nonMergingList: { type: 'array', items: mergeItem },
+  mergingIntList: { type: 'array', items: int, patchStrategy: 'merge' },
+  nonMergingIntList: { type: 'array', items: int },
+  simpleMap: stringMap,
+  replacingItem: { type: 'object', preserveUnknownFields: true, patchStrategy: 'replace' },
+  retainKeysMap: { ...retainKeysMergeItem, patchStrategy: 'retainKeys' },
+  retainKeysMergingList: { type: 'array', items: mergeItem, patchStrategy: 'merge,retainKeys', patchMergeKey: 'name' },
+});
+Object.assign(retainKeysMergeItem.properties ?? {}, {
+  name: str,
+  value: str,
+  other: str,
+  simpleMap: stringMap,
+  mergingIntList: { type: 'array', items: int, patchStrategy: 'merge' },
+  mergingList: { type: 'array', items: mergeItem, patchStrategy: 'merge', patchMergeKey: 'name' },
+  nonMergingList: { type: 'array', items: mergeItem },
+});
