@@ -94,7 +94,7 @@ for (const c of cases) {
     const slice = toSliceInfo(makeSlice('web', c.eps, { addressType: 'IPv4' }));
     const st = computeServiceState(info, [slice], node, c.families ?? ['IPv4']);
     assert.equal(st.ports.length, 1);
-    const p = st.ports[0]!;
+    const p = st.ports[0];
     assert.deepEqual(p.internalEndpoints.map((e) => e.ip), c.internal);
     assert.deepEqual(p.externalEndpoints.map((e) => e.ip), c.external);
     assert.equal(p.hasAnyEndpoints, c.hasAny);
@@ -122,7 +122,7 @@ test('model: LoadBalancer ingress with ipMode Proxy is not captured, VIP is', ()
     }),
   );
   assert.ok(info);
-  const p = info.ports[0]!;
+  const p = info.ports[0];
   assert.deepEqual(p.loadBalancerIPs, ['203.0.113.2']);
   assert.deepEqual(p.loadBalancerSourceRanges, ['198.51.100.0/24']);
   assert.equal(p.affinityTimeoutSeconds, 60);
@@ -134,7 +134,7 @@ test('model: LoadBalancer ingress with ipMode Proxy is not captured, VIP is', ()
 test('model: session affinity defaults to 10800 s', () => {
   const svc = makeService('a');
   svc.spec!.sessionAffinity = 'ClientIP';
-  assert.equal(toServiceInfo(svc)!.ports[0]!.affinityTimeoutSeconds, 10800);
+  assert.equal(toServiceInfo(svc)!.ports[0].affinityTimeoutSeconds, 10800);
 });
 
 test('model: endpoints match the service port by name and protocol, per family', () => {
@@ -161,5 +161,5 @@ test('model: duplicate endpoints across slices are merged, a ready copy winning'
   const a = toSliceInfo(makeSlice('web', [local('10.244.1.5', { ready: false })], { name: 'a' }));
   const b = toSliceInfo(makeSlice('web', [local('10.244.1.5')], { name: 'b' }));
   const st = computeServiceState(info, [a, b], node, ['IPv4']);
-  assert.deepEqual(st.ports[0]!.clusterEndpoints.map((e) => [e.ip, e.ready]), [['10.244.1.5', true]]);
+  assert.deepEqual(st.ports[0].clusterEndpoints.map((e) => [e.ip, e.ready]), [['10.244.1.5', true]]);
 });

@@ -80,7 +80,7 @@ export class ProxyInputs {
       }
       if (c.current?.service) {
         let m = this.slices.get(c.current.service);
-        if (!m) this.slices.set(c.current.service, (m = new Map()));
+        if (!m) this.slices.set(c.current.service, (m = new Map<string, SliceInfo>()));
         m.set(key, c.current);
         changed.add(c.current.service);
       }

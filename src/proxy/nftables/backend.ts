@@ -138,7 +138,7 @@ class FamilySync {
       const key = e.key.join(' . ');
       const r = parseStateValue(key, e.value ?? []);
       this.records.set(key, r);
-      if (r.clusterIP) this.clusterIPRefs.set(e.key[0]!, (this.clusterIPRefs.get(e.key[0]!) ?? 0) + 1);
+      if (r.clusterIP) this.clusterIPRefs.set(e.key[0], (this.clusterIPRefs.get(e.key[0]) ?? 0) + 1);
     }
     for (const name of (await nft.listChains(this.f, TableName)) ?? []) {
       const id = `chain ${name}`;
@@ -257,7 +257,7 @@ class FamilySync {
     const newKeys = new Set(newRecords.map((r) => r.key));
     for (const key of this.byService.get(name) ?? []) {
       const old = this.records.get(key);
-      if (!newKeys.has(key) && old && !isAdopted(old) && old.svc === name) this.#diffKey(tx, comparable(old), undefined, flows);
+      if (!newKeys.has(key) && old && !isAdopted(old) && old.svc.startsWith(`${name}:`)) this.#diffKey(tx, comparable(old), undefined, flows);
     }
     for (const r of newRecords) {
       const old = this.records.get(r.key);
@@ -346,7 +346,7 @@ class FamilySync {
       if (nSlots.length > 0 && oSlots.length === 0) flows.push({ family, protocol: proto, origDst: ip, origPortDst: port });
       else if (o?.known) {
         const keep = new Set(nSlots.map((s) => s.split(' . ')[0]));
-        const removed = new Set(oSlots.map((s) => s.split(' . ')[0]!).filter((e) => !keep.has(e)));
+        const removed = new Set(oSlots.map((s) => s.split(' . ')[0]).filter((e) => !keep.has(e)));
         for (const ep of removed) flows.push({ family, protocol: proto, origDst: ip, origPortDst: port, dstNat: ep });
       }
     }
@@ -387,7 +387,7 @@ export class NftablesBackend implements ProxyBackend {
     const txs = this.#families.map((fs) => new Transaction(fs.f));
     let flows: FlowFilter[] = [];
     try {
-      this.#families.forEach((fs, i) => (flows = flows.concat(fs.render(txs[i]!, state, mode === 'incremental' ? changed : undefined, mode))));
+      this.#families.forEach((fs, i) => (flows = flows.concat(fs.render(txs[i], state, mode === 'incremental' ? changed : undefined, mode))));
       const script = txs.map(String).join('');
       if (script) await this.#nft.run(script);
       this.#needFull = false;

@@ -24,7 +24,7 @@ export class RealExec implements Exec {
   run(argv: readonly string[], stdin?: string): Promise<ExecResult> {
     const full = argv;
     return new Promise((resolve, reject) => {
-      const child = spawn(full[0]!, full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(full[0], full.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on('data', (b: Buffer) => out.push(b));

@@ -114,8 +114,8 @@ export class FakeNftables implements Nftables {
         const c = t.chains.get(name);
         if (!c) throw new NftError(`No such file or directory (chain ${name})`, 'NotFound');
         const rule = norm(rest);
-        for (const ref of rule.matchAll(/(?:goto|jump) ([\w-]+)/g)) if (!t.chains.has(ref[1]!)) throw new NftError(`No such file or directory (chain ${ref[1]})`, 'NotFound');
-        for (const ref of rule.matchAll(/@([\w-]+)/g)) if (!t.sets.has(ref[1]!)) throw new NftError(`No such file or directory (set ${ref[1]})`, 'NotFound');
+        for (const ref of rule.matchAll(/(?:goto|jump) ([\w-]+)/g)) if (!t.chains.has(ref[1])) throw new NftError(`No such file or directory (chain ${ref[1]})`, 'NotFound');
+        for (const ref of rule.matchAll(/@([\w-]+)/g)) if (!t.sets.has(ref[1])) throw new NftError(`No such file or directory (set ${ref[1]})`, 'NotFound');
         c.rules.push(rule);
         return;
       }
@@ -147,7 +147,7 @@ export class FakeNftables implements Nftables {
             const prev = s.elements.get(k);
             if (prev !== undefined && prev !== v) throw new NftError(`File exists (${name} ${k})`, 'Exists');
             const target = /^(?:goto|jump) ([\w-]+)$/.exec(v);
-            if (target && !t.chains.has(target[1]!)) throw new NftError(`No such file or directory (chain ${target[1]})`, 'NotFound');
+            if (target && !t.chains.has(target[1])) throw new NftError(`No such file or directory (chain ${target[1]})`, 'NotFound');
             s.elements.set(k, v);
           } else if (!s.elements.delete(k)) throw new NftError(`No such file or directory (element ${name} ${k})`, 'NotFound');
         }

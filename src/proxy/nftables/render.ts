@@ -161,7 +161,7 @@ export function layoutSlots(prev: readonly string[] | undefined, cluster: readon
   const c = new Set(cluster.map(epId));
   const l = new Set(local.map(epId));
   const seg = [[...l].filter((x) => !c.has(x)).sort(), [...l].filter((x) => c.has(x)).sort(), [...c].filter((x) => !l.has(x)).sort()];
-  const n = seg[0]!.length + seg[1]!.length + seg[2]!.length;
+  const n = seg[0].length + seg[1].length + seg[2].length;
   const slots: (string | undefined)[] = new Array<string | undefined>(n).fill(undefined);
   const prevIndex = new Map<string, number>();
   prev?.forEach((x, i) => prevIndex.set(x, i));
@@ -181,8 +181,8 @@ export function layoutSlots(prev: readonly string[] | undefined, cluster: readon
     }
     start = end;
   }
-  const a = seg[0]!.length;
-  const b = seg[1]!.length;
+  const a = seg[0].length;
+  const b = seg[1].length;
   return { slots: slots as string[], cluster: [a, n - a], local: [0, a + b] };
 }
 
@@ -257,7 +257,7 @@ export interface ObjectSpec {
 const addrType = (f: NftFamily): string => (f === 'ip' ? 'ipv4_addr' : 'ipv6_addr');
 const keyType = (f: NftFamily): string => `${addrType(f)} . inet_proto . inet_service`;
 const keyExpr = (f: NftFamily): string => `${f} daddr . meta l4proto . th dport`;
-const setLiteral = (items: readonly string[]): string => (items.length === 1 ? items[0]! : `{ ${items.join(', ')} }`);
+const setLiteral = (items: readonly string[]): string => (items.length === 1 ? items[0] : `{ ${items.join(', ')} }`);
 
 /** Objects every svcnet table has, whatever the Services. */
 export function baseObjects(fc: FamilyConfig): ObjectSpec[] {
@@ -300,7 +300,7 @@ export function baseObjects(fc: FamilyConfig): ObjectSpec[] {
 function parseDispatch(name: string): { kind: string; nums: number[]; t: number } {
   const m = /^(internal|external|extlocal)-([0-9-]+?)(?:-a(\d+))?$/.exec(name);
   if (!m) throw new Error(`not a dispatch chain: ${name}`);
-  return { kind: m[1]!, nums: m[2]!.split('-').map(Number), t: m[3] ? Number(m[3]) : 0 };
+  return { kind: m[1], nums: m[2].split('-').map(Number), t: m[3] ? Number(m[3]) : 0 };
 }
 
 /** The chains, maps and sets a dispatch chain needs, itself included (pure in its name and fc). */

@@ -17,7 +17,7 @@ export interface Proc {
 export type SpawnFn = (argv: readonly string[]) => Proc;
 
 export const realSpawn: SpawnFn = (argv) => {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
   child.stdin.on('error', () => {});
   child.stderr.setEncoding('utf8');
   return {

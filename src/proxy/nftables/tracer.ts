@@ -93,7 +93,7 @@ function elementMatches(elemKey: string, value: string, interval: boolean): bool
   if (!interval) return elemKey === value;
   const ep = elemKey.split(' . ');
   const vp = value.split(' . ');
-  return ep.length === vp.length && ep.every((e, i) => (e.includes('/') || e.includes('-') ? inCIDR(vp[i]!, e) : e === vp[i]));
+  return ep.length === vp.length && ep.every((e, i) => (e.includes('/') || e.includes('-') ? inCIDR(vp[i], e) : e === vp[i]));
 }
 
 function lookup(ctx: Ctx, name: string, value: string): string | undefined {
@@ -127,7 +127,7 @@ function runRule(rule: string, ctx: Ctx, opts: TracerOptions): ChainResult | 'ne
   const follow = (verdict: string): ChainResult | 'next' => {
     const jm = /^(jump|goto) ([\w-]+)$/.exec(verdict);
     if (jm) {
-      const r = runChain(jm[2]!, ctx, opts);
+      const r = runChain(jm[2], ctx, opts);
       if (r.kind === 'verdict') return r;
       return jm[1] === 'goto' ? { kind: 'return' } : 'next';
     }
@@ -143,7 +143,7 @@ function runRule(rule: string, ctx: Ctx, opts: TracerOptions): ChainResult | 'ne
       continue;
     }
     if ((m = take(RE.vmapNamed))) {
-      const v = lookup(ctx, m[2]!, evalExpr(m[1]!, ctx));
+      const v = lookup(ctx, m[2], evalExpr(m[1], ctx));
       if (v === undefined) return 'next';
       return follow(v);
     }
@@ -151,26 +151,26 @@ function runRule(rule: string, ctx: Ctx, opts: TracerOptions): ChainResult | 'ne
       const n = Number(m[1]);
       const offset = Number(m[2] ?? 0);
       const pick = ctx.choose(n, offset);
-      const entries = new Map(m[3]!.split(', ').map((e) => e.split(' : ') as [string, string]));
+      const entries = new Map(m[3].split(', ').map((e) => e.split(' : ') as [string, string]));
       const v = entries.get(String(pick));
       if (v === undefined) return 'next';
       return follow(v);
     }
     if ((m = take(RE.dnat))) {
-      const v = lookup(ctx, m[2]!, evalExpr(m[1]!, ctx));
+      const v = lookup(ctx, m[2], evalExpr(m[1], ctx));
       if (v === undefined) return 'next';
       const [ip, port] = v.split(' . ');
-      ctx.dnat = { ip: ip!, port: Number(port) };
+      ctx.dnat = { ip: ip, port: Number(port) };
       return { kind: 'verdict', v: 'accept' };
     }
     if ((m = take(RE.setMatch))) {
-      const found = lookup(ctx, m[3]!, evalExpr(m[1]!, ctx)) !== undefined;
+      const found = lookup(ctx, m[3], evalExpr(m[1], ctx)) !== undefined;
       if (found === Boolean(m[2])) return 'next';
       continue;
     }
     if ((m = take(RE.literal))) {
-      const value = evalExpr(m[1]!, ctx);
-      const items = m[3]!.startsWith('{') ? m[3]!.slice(1, -1).split(',').map((s) => s.trim()) : [m[3]!];
+      const value = evalExpr(m[1], ctx);
+      const items = m[3].startsWith('{') ? m[3].slice(1, -1).split(',').map((s) => s.trim()) : [m[3]];
       const found = items.some((c) => inCIDR(value, c));
       if (found === Boolean(m[2])) return 'next';
       continue;
@@ -189,9 +189,9 @@ function runRule(rule: string, ctx: Ctx, opts: TracerOptions): ChainResult | 'ne
       continue;
     }
     if ((m = take(RE.update))) {
-      const key = evalExpr(m[2]!, ctx);
+      const key = evalExpr(m[2], ctx);
       ctx.updates.push(`${m[1]} ${key}`);
-      if (opts.commitUpdates) ctx.t.sets.get(m[1]!)?.elements.set(key, '');
+      if (opts.commitUpdates) ctx.t.sets.get(m[1])?.elements.set(key, '');
       continue;
     }
     if (take(RE.masq)) {
@@ -203,7 +203,7 @@ function runRule(rule: string, ctx: Ctx, opts: TracerOptions): ChainResult | 'ne
       if (r !== 'next') return r;
       return 'next';
     }
-    if ((m = take(RE.verdict))) return follow(m[1]!);
+    if ((m = take(RE.verdict))) return follow(m[1]);
     throw new Error(`tracer: cannot interpret "${rest}" in rule "${rule}"`);
   }
   return 'next';
@@ -214,7 +214,7 @@ const PRIORITY: Record<string, number> = { dstnat: -100, srcnat: 100, filter: 0 
 function basePriority(decl: string): number {
   const m = /priority (-?\w+)(?: ([+-]) (\d+))?/.exec(decl);
   if (!m) return 0;
-  const base = PRIORITY[m[1]!] ?? Number(m[1]);
+  const base = PRIORITY[m[1]] ?? Number(m[1]);
   return m[2] ? base + (m[2] === '+' ? 1 : -1) * Number(m[3]) : base;
 }
 
