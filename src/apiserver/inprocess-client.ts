@@ -176,7 +176,7 @@ export class InProcessClient implements Client {
     const c = this.#o.subresourceCreators?.get(`${r.resource}/${subresource}`);
     if (!c) throw badRequest(`${r.resource}/${subresource} is not served`);
     if (!isPlainObject(body)) throw badRequest('the body is not an object');
-    return (await c(this.#storage(r), namespace, name, structuredClone(body) as AnyObject, this.#o.user)) as unknown as T;
+    return (await c(this.#storage(r), namespace, name, structuredClone(body), this.#o.user)) as unknown as T;
   }
 
   #write(opts: WriteOptions): { dryRun: boolean; fieldManager: string; user: string } {

@@ -5,7 +5,15 @@ import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import forge from 'node-forge';
+import type forgeTypes from 'node-forge';
+
+// node-forge (~0.2 s to load) is needed only to sign certificates, on first start.
+type Forge = typeof forgeTypes;
+let forgeModule: Forge | undefined;
+async function loadForge(): Promise<Forge> {
+  forgeModule ??= (await import('node-forge')).default;
+  return forgeModule;
+}
 
 export interface Pki {
   caCert: string;
@@ -46,14 +54,14 @@ interface SignRequest {
   days: number;
 }
 
-function sign(req: SignRequest, issuer: { cert?: forge.pki.Certificate; keyPem: string }): string {
+function sign(forge: Forge, req: SignRequest, issuer: { cert?: forgeTypes.pki.Certificate; keyPem: string }): string {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(req.publicPem);
   cert.serialNumber = serial();
   const now = Date.now();
   cert.validity.notBefore = new Date(now - 60_000);
   cert.validity.notAfter = new Date(now + req.days * 86_400_000);
-  const subject: forge.pki.CertificateField[] = [{ name: 'commonName', value: req.commonName }];
+  const subject: forgeTypes.pki.CertificateField[] = [{ name: 'commonName', value: req.commonName }];
   for (const o of req.organizations ?? []) subject.push({ name: 'organizationName', value: o });
   cert.setSubject(subject);
   cert.setIssuer(issuer.cert ? issuer.cert.subject.attributes : subject);
@@ -94,7 +102,7 @@ function certCovers(pem: string, names: { dnsNames: string[]; ips: string[] }): 
  * Loads the PKI from `dir`, making what is missing. The serving certificate is re-issued when
  * it no longer covers the listen address (e.g. a new --listen), keeping the CA.
  */
-export function ensurePki(dir: string, names: { dnsNames: string[]; ips: string[] }): Pki {
+export async function ensurePki(dir: string, names: { dnsNames: string[]; ips: string[] }): Promise<Pki> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const p = (f: string) => join(dir, f);
   const write = (f: string, data: string) => {
@@ -104,16 +112,18 @@ export function ensurePki(dir: string, names: { dnsNames: string[]; ips: string[
   if (!existsSync(p('ca.crt')) || !existsSync(p('ca.key'))) {
     const kp = newKeyPair();
     write('ca.key', kp.privatePem);
-    write('ca.crt', sign({ commonName: 'svcnet-ca', publicPem: kp.publicPem, isCA: true, usage: 'ca', days: 3650 }, { keyPem: kp.privatePem }));
+    write('ca.crt', sign(await loadForge(), { commonName: 'svcnet-ca', publicPem: kp.publicPem, isCA: true, usage: 'ca', days: 3650 }, { keyPem: kp.privatePem }));
   }
   const caCert = readFileSync(p('ca.crt'), 'utf8');
   const caKey = readFileSync(p('ca.key'), 'utf8');
   if (!existsSync(p('apiserver.crt')) || !existsSync(p('apiserver.key')) || !certCovers(readFileSync(p('apiserver.crt'), 'utf8'), names)) {
     const kp = newKeyPair();
     write('apiserver.key', kp.privatePem);
+    const forge = await loadForge();
     write(
       'apiserver.crt',
       sign(
+        forge,
         { commonName: 'svcnet-apiserver', publicPem: kp.publicPem, isCA: false, usage: 'server', days: 825, ...names },
         { cert: forge.pki.certificateFromPem(caCert), keyPem: caKey },
       ),
@@ -146,9 +156,11 @@ export function issueToken(dir: string, pki: Pki, user: UserInfo): string {
 }
 
 /** A client certificate signed by the CA: CN is the user, O the groups (as Kubernetes reads them). */
-export function issueClientCertificate(pki: Pki, user: UserInfo, days = 365): { cert: string; key: string } {
+export async function issueClientCertificate(pki: Pki, user: UserInfo, days = 365): Promise<{ cert: string; key: string }> {
+  const forge = await loadForge();
   const kp = newKeyPair();
   const cert = sign(
+    forge,
     { commonName: user.name, organizations: user.groups, publicPem: kp.publicPem, isCA: false, usage: 'client', days },
     { cert: forge.pki.certificateFromPem(pki.caCert), keyPem: pki.caKey },
   );

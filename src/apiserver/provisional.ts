@@ -22,7 +22,7 @@ export const provisionalPatch: PatchApplier = (_r, type, live, body) => {
   }
   if (type === 'json') {
     if (!Array.isArray(p)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
-    return fjp.applyPatch(live ?? {}, p as fjp.Operation[], true, false).newDocument as AnyObject;
+    return fjp.applyPatch(live ?? {}, p as fjp.Operation[], true, false).newDocument;
   }
   return mergePatch(live ?? {}, p) as AnyObject;
 };

@@ -59,14 +59,14 @@ export interface ApiServer {
 function splitHostPort(listen: string): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(listen);
   if (!m) throw new Error(`--listen ${JSON.stringify(listen)}: expected host:port, e.g. 127.0.0.1:6443`);
-  return { host: m[1]!, port: Number(m[2]) };
+  return { host: m[1], port: Number(m[2]) };
 }
 
 function authenticate(req: IncomingMessage, pki: Pki): UserInfo | undefined {
   const auth = req.headers.authorization;
   if (auth) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    return m ? pki.tokens.get(m[1]!) : undefined;
+    return m ? pki.tokens.get(m[1]) : undefined;
   }
   const sock = req.socket as TLSSocket;
   if (sock.authorized) {
@@ -86,7 +86,7 @@ const anonymousPaths = new Set(['/healthz', '/livez', '/readyz']);
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const { host, port } = splitHostPort(opts.listen ?? '127.0.0.1:6443');
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-  const pki = ensurePki(join(opts.dataDir, 'pki'), servingNames(host, opts.extraSANs));
+  const pki = await ensurePki(join(opts.dataDir, 'pki'), servingNames(host, opts.extraSANs));
   const resources = opts.resources ?? allResources;
   const registry = new Registry({
     store: opts.store,
@@ -141,15 +141,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
     const parts = path.split('/').filter(Boolean);
     if (parts[0] === 'api' && parts.length === 2) {
-      const doc = apiResourceList(resources, '', parts[1]!);
+      const doc = apiResourceList(resources, '', parts[1]);
       return doc ? writeJson(res, 200, doc) : writeNotFound(res);
     }
     if (parts[0] === 'apis' && parts.length === 2) {
-      const doc = apiGroup(resources, parts[1]!);
+      const doc = apiGroup(resources, parts[1]);
       return doc ? writeJson(res, 200, doc) : writeNotFound(res);
     }
     if (parts[0] === 'apis' && parts.length === 3) {
-      const doc = apiResourceList(resources, parts[1]!, parts[2]!);
+      const doc = apiResourceList(resources, parts[1], parts[2]);
       return doc ? writeJson(res, 200, doc) : writeNotFound(res);
     }
     if (parts[0] === 'openapi' && parts[1] === 'v3' && opts.openapi) {

@@ -85,7 +85,7 @@ const scaleHandler: SubresourceHandler = async (ctx) => {
     return;
   }
   if (info.verb === 'update') {
-    const body = decodeObjectBody(await readBody(ctx.req), bodyTypeOf(ctx.req.headers['content-type']), undefined, storage.resource);
+    const body = await decodeObjectBody(await readBody(ctx.req), bodyTypeOf(ctx.req.headers['content-type']), undefined, storage.resource);
     writeJson(ctx.res, 200, await updateScale(storage, info.namespace, name, body, ctx.user.name));
     return;
   }
@@ -134,7 +134,7 @@ export async function bindPod(storage: ResourceStorage, namespace: string | unde
 const bindingHandler: SubresourceHandler = async (ctx) => {
   const { storage, info } = ctx;
   if (info.verb !== 'create' || !info.name) throw badRequest('pods/binding only takes POST');
-  const body = decodeObjectBody(await readBody(ctx.req), bodyTypeOf(ctx.req.headers['content-type']), undefined, storage.resource);
+  const body = await decodeObjectBody(await readBody(ctx.req), bodyTypeOf(ctx.req.headers['content-type']), undefined, storage.resource);
   writeJson(ctx.res, 201, await bindPod(storage, info.namespace, info.name, body, ctx.user.name));
 };
 
@@ -158,7 +158,7 @@ export async function finalizeNamespace(storage: ResourceStorage, name: string, 
 const finalizeHandler: SubresourceHandler = async (ctx) => {
   const { storage, info } = ctx;
   if (info.verb !== 'update' || !info.name) throw badRequest('namespaces/finalize only takes PUT');
-  const body = decodeObjectBody(await readBody(ctx.req), bodyTypeOf(ctx.req.headers['content-type']), undefined, storage.resource);
+  const body = await decodeObjectBody(await readBody(ctx.req), bodyTypeOf(ctx.req.headers['content-type']), undefined, storage.resource);
   if (!isPlainObject(body)) throw badRequest('the body is not a Namespace');
   const out = await finalizeNamespace(storage, info.name, body, ctx.user.name);
   writeJson(ctx.res, 200, out);

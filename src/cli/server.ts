@@ -39,7 +39,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     hard.unref();
     void (async () => {
       await server.close();
-      compactor.stop();
+      await compactor.stop();
       await store.close();
       process.exit(0);
     })();

@@ -1,7 +1,6 @@
 // Request bodies: read with kube-apiserver's 3 MiB limit (413 beyond it) and decode JSON,
 // YAML or protobuf into an object, with kube's messages for what cannot be decoded.
 import type { IncomingMessage } from 'node:http';
-import { parse as parseYaml } from 'yaml';
 import { badRequest, isPlainObject, requestEntityTooLarge, type AnyObject, type ResourceInfo } from '../../api/index.ts';
 import type { BodyType } from './negotiation.ts';
 
@@ -48,9 +47,15 @@ export function parseJson(buf: Buffer): unknown {
   }
 }
 
-export function parseYamlBody(buf: Buffer): unknown {
+/** The yaml package, loaded on first use (~0.3 s; most clients send JSON). */
+export async function yamlModule(): Promise<typeof import('yaml')> {
+  return import('yaml');
+}
+
+export async function parseYamlBody(buf: Buffer): Promise<unknown> {
+  const { parse } = await yamlModule();
   try {
-    return parseYaml(buf.toString('utf8'), { maxAliasCount: 100 });
+    return parse(buf.toString('utf8'), { maxAliasCount: 100 });
   } catch (e) {
     throw badRequest(`error converting YAML to JSON: ${(e as Error).message.split('\n')[0] ?? ''}`);
   }
@@ -59,10 +64,10 @@ export function parseYamlBody(buf: Buffer): unknown {
 export type ProtobufDecoder = (body: Uint8Array, r: ResourceInfo) => AnyObject;
 
 /** Decodes an object body; the result is always a plain object (else 400). */
-export function decodeObjectBody(buf: Buffer, type: BodyType, protobuf: ProtobufDecoder | undefined, r: ResourceInfo): AnyObject {
+export async function decodeObjectBody(buf: Buffer, type: BodyType, protobuf: ProtobufDecoder | undefined, r: ResourceInfo): Promise<AnyObject> {
   let v: unknown;
   if (type === 'json') v = parseJson(buf);
-  else if (type === 'yaml') v = parseYamlBody(buf);
+  else if (type === 'yaml') v = await parseYamlBody(buf);
   else {
     if (!protobuf) throw badRequest('protobuf bodies are not supported');
     v = protobuf(buf, r);
@@ -70,7 +75,7 @@ export function decodeObjectBody(buf: Buffer, type: BodyType, protobuf: Protobuf
   if (!isPlainObject(v)) {
     throw badRequest(`couldn't get version/kind; json parse error: json: cannot unmarshal ${jsonTypeName(v)} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`);
   }
-  return v as AnyObject;
+  return v;
 }
 
 export function jsonTypeName(v: unknown): string {

@@ -73,7 +73,7 @@ const patchTypes: Record<string, PatchContentType> = {
 };
 
 function mediaType(contentType: string | undefined): string {
-  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  return (contentType ?? '').split(';')[0].trim().toLowerCase();
 }
 
 export function bodyTypeOf(contentType: string | undefined): BodyType {

@@ -1,7 +1,6 @@
 // The handler for resource requests (/api/v1/..., /apis/<group>/<version>/...): verbs,
 // query options, response forms (object, Table, PartialObjectMetadata), and watch streams.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { stringify as toYaml } from 'yaml';
 import {
   ApiError,
   badRequest,
@@ -11,11 +10,11 @@ import {
   type AnyObject,
   type ResourceInfo,
 } from '../../api/index.ts';
-import type { DeleteOptions, FieldValidation, PropagationPolicy } from '../../client/index.ts';
-import type { Registry } from '../registry/registry.ts';
-import type { ListItem, ResourceStorage, WriteRequest } from '../registry/storage.ts';
+import type { DeleteOptions, FieldValidation } from '../../client/index.ts';
+import type { Registry } from '../registry/index.ts';
+import type { ListItem, ResourceStorage, WriteRequest } from '../registry/index.ts';
 import type { ResourceRequestInfo } from '../request-info.ts';
-import { decodeObjectBody, parseJson, readBody, type ProtobufDecoder } from './body.ts';
+import { decodeObjectBody, parseJson, readBody, yamlModule, type ProtobufDecoder } from './body.ts';
 import { bodyTypeOf, negotiate, patchTypeOf, type AcceptInfo, type PatchContentType } from './negotiation.ts';
 import { writeError, writeJson, writeRaw } from './respond.ts';
 import { startWatchStream } from './watch.ts';
@@ -150,14 +149,14 @@ function acceptOf(ctx: RequestContext): AcceptInfo {
 }
 
 /** Writes one object in the form the client asked for. */
-export function writeObject(ctx: RequestContext, code: number, obj: AnyObject, accept: AcceptInfo = acceptOf(ctx), json?: string): void {
+export async function writeObject(ctx: RequestContext, code: number, obj: AnyObject, accept: AcceptInfo = acceptOf(ctx), json?: string): Promise<void> {
   const r = ctx.storage.resource;
   if (accept.form === 'table') {
     writeJson(ctx.res, code, ctx.deps.table(r, [obj], { includeObject: accept.includeObject }));
   } else if (accept.form === 'partial') {
     writeJson(ctx.res, code, { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata });
   } else if (accept.yaml) {
-    writeRaw(ctx.res, code, toYaml(obj), 'application/yaml');
+    writeRaw(ctx.res, code, (await yamlModule()).stringify(obj), 'application/yaml');
   } else {
     writeRaw(ctx.res, code, json ?? JSON.stringify(obj), 'application/json');
   }
@@ -166,7 +165,7 @@ export function writeObject(ctx: RequestContext, code: number, obj: AnyObject, a
 async function handleGet(ctx: RequestContext): Promise<void> {
   const accept = acceptOf(ctx);
   const obj = await ctx.storage.get(ctx.info.namespace, ctx.info.name!);
-  writeObject(ctx, 200, obj, accept);
+  await writeObject(ctx, 200, obj, accept);
 }
 
 function intParam(q: URLSearchParams, name: string): number | undefined {
@@ -212,7 +211,7 @@ async function handleList(ctx: RequestContext): Promise<void> {
   }
   const head = { kind: r.listKind, apiVersion: resourceApiVersion(r), metadata: listMeta };
   if (accept.yaml) {
-    writeRaw(ctx.res, 200, toYaml({ ...head, items: out.items.map((i) => i.obj) }), 'application/yaml');
+    writeRaw(ctx.res, 200, (await yamlModule()).stringify({ ...head, items: out.items.map((i) => i.obj) }), 'application/yaml');
     return;
   }
   // Splice the cached JSON of each item instead of serializing everything again.
@@ -298,7 +297,7 @@ async function readObject(ctx: RequestContext): Promise<AnyObject> {
   const type = bodyTypeOf(ctx.req.headers['content-type']);
   const buf = await readBody(ctx.req);
   if (buf.length === 0) throw badRequest('the body of the request is empty');
-  return decodeObjectBody(buf, type, ctx.deps.protobuf, ctx.storage.resource);
+  return await decodeObjectBody(buf, type, ctx.deps.protobuf, ctx.storage.resource);
 }
 
 async function handleCreate(ctx: RequestContext): Promise<void> {
@@ -310,8 +309,8 @@ async function handleCreate(ctx: RequestContext): Promise<void> {
   const accept = acceptOf(ctx);
   if (ctx.info.name !== undefined) throw methodNotSupported(ctx.storage.gr, 'create');
   const created = await ctx.storage.create(ctx.info.namespace, obj, params);
-  if (warnings.length) ctx.res.setHeader('Warning', warningHeaders(warnings).Warning!);
-  writeObject(ctx, 201, created, accept);
+  if (warnings.length) ctx.res.setHeader('Warning', warningHeaders(warnings).Warning);
+  await writeObject(ctx, 201, created, accept);
 }
 
 async function handleUpdate(ctx: RequestContext): Promise<void> {
@@ -322,8 +321,8 @@ async function handleUpdate(ctx: RequestContext): Promise<void> {
   const warnings = checkFields(ctx, obj, params.fieldValidation);
   const accept = acceptOf(ctx);
   const out = await ctx.storage.update(ctx.info.namespace, ctx.info.name!, obj, params, ctx.info.subresource);
-  if (warnings.length) ctx.res.setHeader('Warning', warningHeaders(warnings).Warning!);
-  writeObject(ctx, out.created ? 201 : 200, out.obj, accept);
+  if (warnings.length) ctx.res.setHeader('Warning', warningHeaders(warnings).Warning);
+  await writeObject(ctx, out.created ? 201 : 200, out.obj, accept);
 }
 
 async function handlePatch(ctx: RequestContext): Promise<void> {
@@ -357,8 +356,8 @@ async function handlePatch(ctx: RequestContext): Promise<void> {
     ctx.info.subresource,
     type === 'apply',
   );
-  if (warnings.length) ctx.res.setHeader('Warning', warningHeaders(warnings).Warning!);
-  writeObject(ctx, out.created ? 201 : 200, out.obj, accept);
+  if (warnings.length) ctx.res.setHeader('Warning', warningHeaders(warnings).Warning);
+  await writeObject(ctx, out.created ? 201 : 200, out.obj, accept);
 }
 
 function writableName(obj: AnyObject, name: string, namespace: string | undefined): void {
@@ -376,7 +375,7 @@ async function readDeleteOptions(ctx: RequestContext): Promise<DeleteOptions & W
     if (!isPlainObject(v)) throw badRequest('the body of the request was not a DeleteOptions object');
     body = v;
     if (body.kind !== undefined && body.kind !== 'DeleteOptions') {
-      throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (DeleteOptions)`);
+      throw badRequest(`the kind in the data (${JSON.stringify(body.kind)}) does not match the expected kind (DeleteOptions)`);
     }
   }
   const opts: DeleteOptions & WriteRequest = {};
@@ -387,11 +386,11 @@ async function readDeleteOptions(ctx: RequestContext): Promise<DeleteOptions & W
     if (pp !== 'Foreground' && pp !== 'Background' && pp !== 'Orphan') {
       throw ApiErrorInvalidPropagation(pp);
     }
-    opts.propagationPolicy = pp as PropagationPolicy;
+    opts.propagationPolicy = pp;
   } else if (body.orphanDependents === true || q.get('orphanDependents') === 'true') {
     opts.propagationPolicy = 'Orphan';
   }
-  if (isPlainObject(body.preconditions)) opts.preconditions = body.preconditions as DeleteOptions['preconditions'];
+  if (isPlainObject(body.preconditions)) opts.preconditions = body.preconditions;
   const dry = q.getAll('dryRun');
   const bodyDry = Array.isArray(body.dryRun) ? (body.dryRun as unknown[]) : [];
   for (const d of [...dry, ...bodyDry]) if (d !== 'All') throw badRequest(`Invalid dryRun value: ${JSON.stringify(d)}: supported values: "All"`);
@@ -421,7 +420,7 @@ async function handleDelete(ctx: RequestContext): Promise<void> {
     writeJson(ctx.res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details });
     return;
   }
-  writeObject(ctx, 200, obj, accept);
+  await writeObject(ctx, 200, obj, accept);
 }
 
 async function handleDeleteCollection(ctx: RequestContext): Promise<void> {

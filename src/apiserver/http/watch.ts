@@ -3,7 +3,7 @@
 // going away, or an error event carrying a Status (410 Expired among them).
 import { randomInt } from 'node:crypto';
 import { resourceApiVersion, type AnyObject } from '../../api/index.ts';
-import type { WatchRequest } from '../registry/storage.ts';
+import type { WatchRequest } from '../registry/index.ts';
 import type { AcceptInfo } from './negotiation.ts';
 import type { RequestContext } from './resources.ts';
 import { toApiError } from './respond.ts';
@@ -37,12 +37,12 @@ export async function startWatchStream(ctx: RequestContext, accept: AcceptInfo, 
     return json ?? JSON.stringify(obj);
   };
   let stop: (() => void) | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  const timer: { t?: NodeJS.Timeout } = {};
   let finished = false;
   const finish = () => {
     if (finished) return;
     finished = true;
-    if (timer) clearTimeout(timer);
+    if (timer.t) clearTimeout(timer.t);
     stop?.();
     if (!headerSent) {
       headerSent = true;
@@ -84,6 +84,6 @@ export async function startWatchStream(ctx: RequestContext, accept: AcceptInfo, 
     res.flushHeaders();
   }
   const seconds = params.timeoutSeconds && params.timeoutSeconds > 0 ? params.timeoutSeconds : minRequestTimeoutSeconds * (1 + randomInt(1000) / 1000);
-  timer = setTimeout(finish, seconds * 1000);
-  timer.unref();
+  timer.t = setTimeout(finish, seconds * 1000);
+  timer.t.unref();
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { Json } from './go.ts';
 import { FieldSet, FieldsV1Error, deserializePathElement, pathString, serializePathElement, type Path, type PathElement } from './fieldpath.ts';
 
 const f = (field: string): PathElement => ({ field });
@@ -18,7 +19,7 @@ describe('FieldsV1 encoding', () => {
   ];
   for (const [i, text] of golden.entries()) {
     test(`golden set ${i} round-trips byte for byte`, () => {
-      const set = FieldSet.fromFieldsV1(JSON.parse(text));
+      const set = FieldSet.fromFieldsV1(JSON.parse(text) as Json);
       assert.equal(JSON.stringify(set.toFieldsV1()), text);
     });
   }

@@ -15,7 +15,7 @@ function live(): AnyObject {
     kind: 'Service',
     metadata: { name: 'foo', namespace: 'default', labels: { app: 'foo' } },
     spec: { ports: [{ name: 'http', port: 5000, protocol: 'TCP', targetPort: 5000 }], selector: { app: 'foo' }, externalIPs: ['192.0.2.1'], type: 'ClusterIP' },
-  } as AnyObject;
+  };
 }
 
 function patched(type: PatchType, body: unknown, c: PatchContext = ctx()): AnyObject {

@@ -175,7 +175,7 @@ const deployTarget = { group: 'apps', version: 'v1', kind: 'Deployment', resourc
 const now = new Date('2024-05-01T10:00:00Z');
 
 function liveService(spec: JsonObject, metadata: JsonObject = {}): AnyObject {
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name: 'foo', namespace: 'default', ...metadata }, spec } as AnyObject;
+  return { apiVersion: 'v1', kind: 'Service', metadata: { name: 'foo', namespace: 'default', ...metadata }, spec };
 }
 
 function liveDeployment(podSpec: JsonObject, spec: JsonObject = {}): AnyObject {
@@ -184,7 +184,7 @@ function liveDeployment(podSpec: JsonObject, spec: JsonObject = {}): AnyObject {
     kind: 'Deployment',
     metadata: { name: 'web', namespace: 'default' },
     spec: { selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: podSpec }, ...spec },
-  } as AnyObject;
+  };
 }
 
 function ctx(target: PatchContext['target'], schema: PatchContext['schema']): PatchContext {

@@ -186,8 +186,8 @@ export class Cacher {
       const drop = this.#window.length - this.#windowSize;
       // Keep whole revisions together: never split the events of one transaction.
       let cut = drop;
-      while (cut < this.#window.length && this.#window[cut]!.rv === this.#window[cut - 1]!.rv) cut++;
-      this.#windowStart = this.#window[cut - 1]!.rv;
+      while (cut < this.#window.length && this.#window[cut].rv === this.#window[cut - 1].rv) cut++;
+      this.#windowStart = this.#window[cut - 1].rv;
       this.#window = this.#window.slice(cut);
     }
     this.#advance(maxRev);
@@ -215,13 +215,13 @@ export class Cacher {
     const items: CachedObject[] = [];
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
     for (; i < keys.length; i++) {
-      const k = keys[i]!;
+      const k = keys[i];
       if (!k.startsWith(filter.prefix)) break;
       const c = this.#objects.get(k)!;
       if (filter.matches && !filter.matches(c.obj)) continue;
       if (items.length >= limit) {
         let remaining = 0;
-        for (let j = i; j < keys.length && keys[j]!.startsWith(filter.prefix); j++) remaining++;
+        for (let j = i; j < keys.length && keys[j].startsWith(filter.prefix); j++) remaining++;
         return { items, more: true, nextKey: k, remaining };
       }
       items.push(c);
@@ -249,10 +249,10 @@ export class Cacher {
       let hi = this.#window.length;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (this.#window[mid]!.rv <= fromRv) lo = mid + 1;
+        if (this.#window[mid].rv <= fromRv) lo = mid + 1;
         else hi = mid;
       }
-      for (let i = lo; i < this.#window.length; i++) dispatch(w, this.#window[i]!);
+      for (let i = lo; i < this.#window.length; i++) dispatch(w, this.#window[i]);
     }
     this.#watchers.add(w);
     return { stop: () => this.#watchers.delete(w) };
@@ -269,7 +269,7 @@ function lowerBound(keys: readonly string[], k: string): number {
   let hi = keys.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (keys[mid]! < k) lo = mid + 1;
+    if (keys[mid] < k) lo = mid + 1;
     else hi = mid;
   }
   return lo;

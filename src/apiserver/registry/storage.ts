@@ -243,7 +243,7 @@ export class ResourceStorage {
       }
       rev = res.revision;
       for (let i = 0; i < res.items.length; i++) {
-        const kv = res.items[i]!;
+        const kv = res.items[i];
         const obj = decodeKv(kv);
         if (matches && !matches(obj)) continue;
         if (limit && items.length >= limit) {
@@ -252,7 +252,7 @@ export class ResourceStorage {
         items.push({ obj });
       }
       if (!res.more || res.items.length === 0) return { items, resourceVersion: String(rev) };
-      start = res.items[res.items.length - 1]!.key + '\u0000';
+      start = res.items[res.items.length - 1].key + '\u0000';
     }
   }
 
