@@ -31,7 +31,8 @@ function validatePositiveIntOrPercent(v: IntOrString | undefined, field: string)
 }
 
 function intOrPercentValue(v: IntOrString | undefined): number {
-  if (typeof v === 'string') return isValidPercent(v).length ? 0 : Number.parseInt(v.slice(0, -1), 10);
+  // Not a percent: IntValue() reads the string as a number, or 0.
+  if (typeof v === 'string') return isValidPercent(v).length ? (/^[-+]?[0-9]+$/.test(v) ? Number.parseInt(v, 10) : 0) : Number.parseInt(v.slice(0, -1), 10);
   return v ?? 0;
 }
 
@@ -73,7 +74,8 @@ function validateDeploymentStrategy(strategy: DeploymentStrategy | undefined, fi
 function validatePodTemplateSpecForReplicaSet(template: PodTemplateSpec | undefined, selector: LabelSelector | undefined, field: string): FieldError[] {
   if (!template) return [fe.required(field, '')];
   const errs: FieldError[] = [];
-  if (!isEmptySelector(selector) && !selectorMatches(selector, template.metadata?.labels)) {
+  // A missing selector converts to labels.Nothing(), which is not empty and matches nothing.
+  if ((selector === undefined || !isEmptySelector(selector)) && !selectorMatches(selector, template.metadata?.labels)) {
     errs.push(goValueError('FieldValueInvalid', path.child(field, 'metadata', 'labels'), goStringMap(template.metadata?.labels), '`selector` does not match template `labels`'));
   }
   errs.push(...validatePodTemplateSpec(template, field));
