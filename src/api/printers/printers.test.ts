@@ -151,6 +151,9 @@ test('the table carries kube-apiserver column definitions and the object metadat
   assert.deepEqual(toTable(Services, [svc], { now, includeObject: 'Object' }).rows[0].object, svc);
   assert.equal(toTable(Services, [svc], { now, includeObject: 'None' }).rows[0].object, null);
   assert.deepEqual(toTable(Services, [svc], { now, noHeaders: true }).columnDefinitions, []);
+  // A single object's table (a GET) carries the object's resourceVersion.
+  assert.deepEqual(toTable(Services, [svc], { now }).metadata, { resourceVersion: '42' });
+  assert.deepEqual(toTable(Services, [], { now }).metadata, {});
   assert.equal(toTable(Services, [svc], { now, tableVersion: 'v1beta1' }).apiVersion, 'meta.k8s.io/v1beta1');
   assert.throws(
     () => toTable(Services, [svc], { includeObject: 'Everything' }),

@@ -15,8 +15,8 @@ export interface TableOptions {
   noHeaders?: boolean;
   /** The time ages are computed at; defaults to now. */
   now?: Date;
-  /** The list's metadata (resourceVersion, continue, remainingItemCount). For a single GET
-   * pass the object's resourceVersion: kube-apiserver copies it into the Table. */
+  /** The list's metadata (resourceVersion, continue, remainingItemCount). Without it, a
+   * one-object table (a GET) carries that object's resourceVersion, as kube-apiserver's does. */
   listMeta?: ListMeta;
   /** meta.k8s.io version asked for in the Accept header: "v1" (default) or "v1beta1". */
   tableVersion?: 'v1' | 'v1beta1';
@@ -64,7 +64,7 @@ export function toTable(resource: ResourceInfo, objects: readonly KubeObject[], 
     }
     return row;
   });
-  const lm = opts.listMeta ?? {};
+  const lm: ListMeta = opts.listMeta ?? (objects.length === 1 ? { resourceVersion: objects[0].metadata?.resourceVersion } : {});
   const metadata: ListMeta = {
     ...(lm.resourceVersion ? { resourceVersion: lm.resourceVersion } : {}),
     ...(lm.continue ? { continue: lm.continue } : {}),

@@ -13,6 +13,7 @@
 // boolean: "string"` (a 422 Invalid), see customResourceErrors.
 import { fieldErrors, type FieldError } from '../errors.ts';
 import { isPlainObject, type GroupVersionKind } from '../meta.ts';
+import { isCustomResourceSchema } from './nodes.ts';
 import { cannotBeHandledMessage } from './strict.ts';
 import type { SchemaNode } from './types.ts';
 
@@ -258,6 +259,8 @@ class Decoder {
  * (`json: cannot unmarshal ...`) or as the failing type's UnmarshalJSON; undefined if it decodes.
  */
 export function jsonTypeError(obj: unknown, schema: SchemaNode): string | undefined {
+  // Custom resources are decoded as plain JSON; their schema is checked later (customResourceErrors).
+  if (isCustomResourceSchema(schema)) return undefined;
   const d = new Decoder();
   try {
     d.value(obj, schema, goType(schema), { struct: '', fields: [] });

@@ -1,7 +1,7 @@
 // Structural schemas of the served types: what OpenAPI publishes, what strict field validation
 // checks, and the list and map markers that strategic merge patch and server-side apply use.
 export type { SchemaNode } from './types.ts';
-export { schemaFor } from './nodes.ts';
+export { schemaFor, isCustomResourceSchema } from './nodes.ts';
 export { openApiDefinitions, definitionNameFor, resolveRef, schemaRefPrefix, type OpenApiSchema, type GroupVersionKindExtension } from './definitions.ts';
 export {
   unknownFields,

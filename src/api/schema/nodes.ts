@@ -7,6 +7,13 @@ import type { SchemaNode } from './types.ts';
 
 const typeNodes = new Map<string, SchemaNode>();
 const building = new Set<string>();
+/** Root nodes of custom resources, whose bodies kube-apiserver decodes without Go types. */
+const customResourceRoots = new WeakSet<SchemaNode>();
+
+/** True for the schema of a custom resource kind (MetalLB's), false for a built-in type. */
+export function isCustomResourceSchema(node: SchemaNode): boolean {
+  return customResourceRoots.has(node);
+}
 
 /** The Go type name of a definition: "io.k8s.api.core.v1.ServicePort" → "ServicePort". */
 export function goTypeName(definitionName: string): string {
@@ -31,6 +38,7 @@ export function typeNode(name: string): SchemaNode {
   building.delete(name);
   Object.freeze(node);
   typeNodes.set(name, node);
+  if (!name.startsWith('io.k8s.')) customResourceRoots.add(node);
   return node;
 }
 
