@@ -76,6 +76,8 @@ export async function startEtcd(): Promise<TestEtcd> {
       `--initial-advertise-peer-urls=${peer}`,
       `--initial-cluster=svcnet-test=${peer}`,
       `--max-request-bytes=${ETCD_MAX_REQUEST_BYTES}`,
+      // Watch progress notifications every second (default 10 min), for the progress test.
+      '--experimental-watch-progress-notify-interval=1s',
       '--logger=zap',
       '--log-level=error',
     ];

@@ -14,6 +14,8 @@ export interface StoreContractOptions {
   writesPerWriter?: number;
   /** How long to wait for expected watch events (default 20 s). */
   timeoutMs?: number;
+  /** The backend reports watch progress (onProgress) within timeoutMs (default true). */
+  progress?: boolean;
 }
 
 interface Collector {
@@ -581,6 +583,39 @@ export function runStoreContract(name: string, open: () => Promise<Store>, opts:
           );
         }
       });
+
+      if (opts.progress !== false) {
+        it('a watch reports progress, and only up to revisions whose changes it has had', async (t) => {
+          const s = await fresh(t);
+          const base = await s.currentRevision();
+          const heard: ({ events: number[] } | { progress: number })[] = [];
+          const w = await s.watch('/pa/', base, {
+            onEvents: (evs) => heard.push({ events: evs.map(rev) }),
+            onProgress: (r) => heard.push({ progress: r }),
+          });
+          t.after(() => w.stop());
+          const mine: number[] = [];
+          for (let i = 0; i < 30; i++) {
+            if (i % 3 === 0) mine.push((await s.create(`/pa/${i}`, 'v')).modRevision);
+            else await s.create(`/pb/${i}`, 'v');
+          }
+          const last = await s.currentRevision();
+          assert.ok(mine.at(-1)! < last, 'the last writes are under another prefix');
+          await waitUntil('progress reaches the last write', () => heard.some((h) => 'progress' in h && h.progress >= last));
+          const delivered = new Set<number>();
+          let progress = base;
+          for (const h of heard) {
+            if ('events' in h) {
+              h.events.forEach((r) => delivered.add(r));
+              continue;
+            }
+            assert.ok(h.progress > progress, 'progress only moves forward');
+            progress = h.progress;
+            for (const r of mine) if (r <= h.progress) assert.ok(delivered.has(r), `progress ${h.progress} came before the event at ${r}`);
+          }
+          assert.deepEqual([...delivered], mine);
+        });
+      }
 
       it('stop() ends delivery', async (t) => {
         const s = await fresh(t);

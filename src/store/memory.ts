@@ -114,7 +114,7 @@ export class MemoryStore implements Store {
     if (afterRevision < this.#compactRevision) throw compacted(afterRevision, this.#compactRevision);
     // Replay and registration happen in one synchronous step: no write can come between.
     const replay = this.#log.slice(this.#firstLogAfter(afterRevision)).flatMap((t) => t.events.filter((e) => eventKey(e).startsWith(prefix)));
-    return this.#hub.add(prefix, afterRevision, callbacks, replay);
+    return this.#hub.add(prefix, afterRevision, callbacks, replay, this.#revision);
   }
 
   async currentRevision(): Promise<number> {

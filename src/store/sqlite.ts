@@ -341,7 +341,7 @@ export class SqliteStore implements Store {
       const end = prefixEnd(prefix);
       replay = (end === undefined ? this.#changesFrom.all(afterRevision, prefix) : this.#changesRange.all(afterRevision, prefix, end)).map(toEvent);
     }
-    return this.#hub.add(prefix, afterRevision, callbacks, replay);
+    return this.#hub.add(prefix, afterRevision, callbacks, replay, this.#revision);
   }
 
   async currentRevision(): Promise<number> {
