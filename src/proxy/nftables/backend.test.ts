@@ -35,7 +35,7 @@ function stateOf(objs: (Service | EndpointSlice)[]): ProxyState {
   const slices = new Map<string, Map<string, SliceInfo>>();
   for (const o of objs) {
     if (o.kind === 'Service') {
-      const i = toServiceInfo(o as Service);
+      const i = toServiceInfo(o);
       if (i) svcs.set(i.name, i);
     } else {
       const s = toSliceInfo(o as EndpointSlice);
@@ -244,7 +244,7 @@ test('nftables: affinity survives another endpoint going away, and a removed end
   const b = tcp('10.244.1.10', '10.96.0.10', 80);
   assert.equal(tracePacket(nft, a, opts, (_n, o) => o).dnat, '10.244.2.7:8080');
   assert.equal(tracePacket(nft, b, opts, (_n, o) => o + 1).dnat, '10.244.2.8:8080');
-  await backend.sync(stateOf([makeService('web', { affinityTimeout: 600 }), makeSlice('web', [eps[0]!, eps[2]!])]), new Set(['default/web']));
+  await backend.sync(stateOf([makeService('web', { affinityTimeout: 600 }), makeSlice('web', [eps[0], eps[2]])]), new Set(['default/web']));
   assert.equal(tracePacket(nft, a, opts, (_n, o) => o + 1).dnat, '10.244.2.7:8080');
   assert.notEqual(tracePacket(nft, b, opts, (_n, o) => o).dnat, '10.244.2.8:8080');
 });
@@ -265,7 +265,7 @@ test('nftables: the whole ruleset of a small cluster (golden)', async () => {
   const svcs = new Map<string, ServiceInfo>();
   const slices = new Map<string, Map<string, SliceInfo>>();
   for (const o of objs) {
-    if (o.kind === 'Service') svcs.set(`default/${o.metadata!.name}`, toServiceInfo(o as Service)!);
+    if (o.kind === 'Service') svcs.set(`default/${o.metadata!.name}`, toServiceInfo(o)!);
     else slices.set(`default/${o.metadata!.labels!['kubernetes.io/service-name']}`, new Map([['x', toSliceInfo(o as EndpointSlice)]]));
   }
   await new NftablesBackend({ nft, config: v4, node }).sync(computeState(svcs, slices, node, ['IPv4']), undefined);
