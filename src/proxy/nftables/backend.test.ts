@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import type { Service } from 'kubernetes-types/core/v1.js';
+import type { Service, ServicePort } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { NftablesBackend } from './backend.ts';
 import { FakeNftables } from './fake.ts';
@@ -57,7 +57,7 @@ async function setup(objs: (Service | EndpointSlice)[]): Promise<{ nft: FakeNfta
 const tcp = (saddr: string, daddr: string, dport: number, o: Partial<TracePacket> = {}): TracePacket => ({ proto: 'tcp', saddr, daddr, dport, ...o });
 const outcomes = (nft: FakeNftables, p: TracePacket): string[] => traceAll(nft, p, { nodeIPs: config.nodeIPs }).map(desc);
 
-const np = (port = 80, nodePort = 30001): Service['spec'] => ({ ports: [{ name: 'http', port, nodePort, protocol: 'TCP' }] });
+const np = (port = 80, nodePort = 30001): { ports: ServicePort[] } => ({ ports: [{ name: 'http', port, nodePort, protocol: 'TCP' }] });
 
 interface Case {
   name: string;
