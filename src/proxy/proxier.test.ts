@@ -35,8 +35,9 @@ test('proxier: programs Services from informers, follows endpoint changes, serve
     makeService('web', { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, nodePort: 30001, protocol: 'TCP' }], loadBalancerIngress: [{ ip: '203.0.113.1' }], externalTrafficPolicy: 'Local', healthCheckNodePort: hcPort }),
   ]);
   const slice = makeSlice('web', [{ ip: '10.244.1.5', node: 'node-a' }, { ip: '10.244.2.7', node: 'node-b' }]);
-  slice.metadata!.annotations = { 'endpoints.kubernetes.io/last-change-trigger-time': new Date(Date.now() - 500).toISOString() };
-  const slices = new FakeInformer<EndpointSlice>([slice]);
+  const slices = new FakeInformer<EndpointSlice>([
+    { ...slice, metadata: { ...slice.metadata, annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': new Date(Date.now() - 500).toISOString() } } },
+  ]);
   services.start();
   slices.start();
   const nft = new FakeNftables();
@@ -82,8 +83,7 @@ test('proxier: programs Services from informers, follows endpoint changes, serve
     // An update that changes nothing the proxy uses queues nothing.
     const n = nft.scripts.length;
     const same = makeSlice('web', [{ ip: '10.244.2.7', node: 'node-b' }]);
-    same.metadata!.resourceVersion = '99';
-    slices.upsert(same);
+    slices.upsert({ ...same, metadata: { ...same.metadata, resourceVersion: '99' } });
     await sleep(30);
     assert.equal(nft.scripts.length, n);
 
