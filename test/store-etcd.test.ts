@@ -19,7 +19,8 @@ if (!etcdAvailable()) {
   // Every store gets its own key prefix: the tests share one etcd (and its revision counter).
   const prefixes = new WeakMap<Store, string>();
   const openFresh = async (): Promise<Store> => {
-    const prefix = `/t${n++}`;
+    // Fixed width: no prefix may start with another ("/t1" would see "/t10"'s keys).
+    const prefix = `/t${String(n++).padStart(4, '0')}`;
     const s = await openEtcdStore({ endpoints: [etcd!.endpoint], prefix });
     prefixes.set(s, prefix);
     return s;

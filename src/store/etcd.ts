@@ -39,7 +39,10 @@ const log = logger('store/etcd');
 export interface EtcdStoreOptions {
   /** Client URLs, e.g. ["http://127.0.0.1:2379"]. */
   endpoints: string[];
-  /** Prepended to every key, so that several clusters can share one etcd (e.g. "/svcnet"). */
+  /**
+   * Prepended to every key, so that several clusters can share one etcd (e.g. "/svcnet"). A raw
+   * prefix like the Store's own: no cluster's prefix may start with another's ("/a" and "/ab").
+   */
   prefix?: string;
   /** TLS material for https endpoints (PEM). */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
@@ -94,6 +97,7 @@ export class EtcdStore implements Store {
       // for an API server whose clients wait on those watches).
       faultHandling: { watchBackoff: cappedBackoff(50) },
     };
+    if ((opts.tls?.cert || opts.tls?.key) && !opts.tls.ca) throw new TypeError('etcd store: a TLS client certificate needs the CA (tls.ca) too');
     if (opts.tls?.ca) options.credentials = { rootCertificate: opts.tls.ca, ...(opts.tls.key ? { privateKey: opts.tls.key } : {}), ...(opts.tls.cert ? { certChain: opts.tls.cert } : {}) };
     this.#client = new Etcd3(options);
   }

@@ -18,7 +18,8 @@
 // before txn() returns, so the data is in the kernel's page cache and survives the process
 // being killed (kill -9, crash, OOM); only an OS crash or power loss can lose the last commits
 // (the database stays consistent). synchronous=FULL (option `synchronous: 'full'`) adds an
-// fsync per commit for power-loss durability, at a large cost in write rate.
+// fsync per commit for power-loss durability, at a large cost in write rate. (OFF would also
+// survive a killed process, but could corrupt the database on power loss; NORMAL cannot.)
 //
 // Exclusivity: locking_mode=EXCLUSIVE makes the connection take and keep SQLite's exclusive
 // file lock at open (an fcntl lock, which the kernel releases when the process dies, so there

@@ -37,7 +37,10 @@ export type TxnOp =
 export interface TxnResult {
   /** The revision every operation of the transaction was written at. */
   revision: number;
-  /** Per operation: the new KeyValue for create/update, the deleted (previous) one for delete. */
+  /**
+   * Per operation: the new KeyValue for create/update; for delete, the deleted value with its
+   * modRevision set to the delete's revision (what delete() returns).
+   */
   results: KeyValue[];
 }
 
@@ -111,7 +114,10 @@ export interface Store {
 
   get(key: string): Promise<KeyValue | undefined>;
 
-  /** Keys that start with `prefix`, in key order. */
+  /**
+   * Keys that start with `prefix`, in key order (UTF-8 byte order, as etcd). Prefixes are raw
+   * string prefixes: "/a/b" matches "/a/bc/x" too; pass "/a/b/" to mean the directory.
+   */
   list(prefix: string, opts?: ListOptions): Promise<ListResult>;
 
   /** How many keys start with `prefix` now. */
@@ -120,7 +126,8 @@ export interface Store {
   /**
    * Applies every operation or none, at one new revision. Fails with the StoreError of the
    * first operation whose condition does not hold (its `key` names it). An empty list of
-   * operations is an error.
+   * operations, or one that names a key twice (etcd refuses that), is an error (a TypeError,
+   * not a StoreError).
    */
   txn(ops: readonly TxnOp[]): Promise<TxnResult>;
 
@@ -133,13 +140,20 @@ export interface Store {
    * Every change under `prefix` with a revision greater than `afterRevision`, then changes as
    * they happen, each exactly once and in order. Throws Compacted (synchronously or from the
    * returned promise) when afterRevision < compactRevision(): history the watch needs is gone.
+   * afterRevision may be past the current revision: then only changes after it are delivered.
+   * The prefix is a raw string prefix, as for list().
    */
   watch(prefix: string, afterRevision: number, callbacks: WatchCallbacks): Promise<Watch>;
 
   /** The revision of the latest write (0 for an empty, new store). */
   currentRevision(): Promise<number>;
 
-  /** Discards history at and below `revision`; watches and lists from there fail with Compacted. */
+  /**
+   * Discards the history before `revision`: lists at an older revision and watches with an
+   * older afterRevision fail with Compacted; the state at `revision` itself can still be
+   * listed and watched from. A revision at or below compactRevision() changes nothing; one
+   * above currentRevision() fails with FutureRevision.
+   */
   compact(revision: number): Promise<void>;
 
   /** The latest compacted revision (0 when never compacted). */
