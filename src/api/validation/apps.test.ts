@@ -5,7 +5,7 @@ import type { Deployment, DeploymentSpec, ReplicaSet } from 'kubernetes-types/ap
 import { Deployments, ReplicaSets, invalid } from '../index.ts';
 import { defaultObject } from '../defaults/index.ts';
 import { prepareForCreate, prepareForUpdate } from '../strategy/index.ts';
-import { validateCreate, validateUpdate } from './index.ts';
+import { validateCreate, validateScale, validateUpdate } from './index.ts';
 
 const gk = { group: 'apps', kind: 'Deployment' };
 
@@ -148,4 +148,11 @@ test('a ReplicaSet whose selector does not match its template is refused', () =>
   assert.equal(invalid({ group: 'apps', kind: 'ReplicaSet' }, 'web-7d9', validateCreate(ReplicaSets, rs)).message, `ReplicaSet.apps "web-7d9" is invalid: ${mismatch}`);
   assert.deepEqual(rs.status, { replicas: 0 });
   assert.equal(rs.metadata?.generation, 1);
+});
+
+test('a Scale to -1 replicas is refused as Scale.autoscaling', () => {
+  assert.equal(
+    invalid({ group: 'autoscaling', kind: 'Scale' }, 'web', validateScale({ metadata: { name: 'web', namespace: 'default' }, spec: { replicas: -1 } })).message,
+    'Scale.autoscaling "web" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0',
+  );
 });

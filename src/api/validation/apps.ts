@@ -1,7 +1,7 @@
 // Deployment and ReplicaSet validation (pkg/apis/apps/validation, Kubernetes 1.33) and the
 // selector immutability that the apps/v1 registry strategies add on update.
 import type { Deployment, DeploymentStrategy, ReplicaSet } from 'kubernetes-types/apps/v1.js';
-import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
+import type { LabelSelector, ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.js';
 import { fe, goStringMap, goValueError, path, type FieldError } from './field.ts';
 import { isValidPercent, nameIsDNSSubdomain } from './format.ts';
@@ -178,3 +178,11 @@ export function validateReplicaSetStatusUpdate(rs: ReplicaSet, old: ReplicaSet):
   return errs;
 }
 
+
+/** ValidateScale: the body of PUT deployments|replicasets/{name}/scale (autoscaling/v1 Scale). */
+export function validateScale(scale: { metadata?: ObjectMeta; spec?: { replicas?: number } }): FieldError[] {
+  const errs = validateObjectMeta(scale.metadata, true, nameIsDNSSubdomain);
+  const r = scale.spec?.replicas ?? 0;
+  if (r < 0) errs.push(fe.invalid('spec.replicas', r, 'must be greater than or equal to 0'));
+  return errs;
+}

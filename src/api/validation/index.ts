@@ -6,6 +6,8 @@
 //   status:  validateUpdate(r, obj, old, 'status')   (also 'finalize' for namespaces)
 //
 // Then, for metallb.io objects, webhookDenial(r, obj) gives MetalLB's webhook refusal (a 403).
+// Subresource bodies of other kinds: validatePodBinding (pods/binding, kind Binding) and
+// validateScale (deployments|replicasets/scale, kind Scale.autoscaling).
 import type { ConfigMap, Endpoints, Event, Namespace, Node, Pod, Secret, Service, ServiceAccount } from 'kubernetes-types/core/v1.js';
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
@@ -59,6 +61,8 @@ export { type ClusterConfig, defaultClusterConfig, clusterIPFamilies, checkAlloc
 export { validateServiceClusterIPsRelatedFields, externallyAccessible, needsHealthCheck, isHeadlessService } from './service.ts';
 export { familyOf, type IPFamily } from './net.ts';
 export { semanticEqual } from './equality.ts';
+export { validatePodBinding } from './pod.ts';
+export { validateScale } from './apps.ts';
 export { parseMetalLBAddresses, type IPAddressPool, type IPAddressPoolSpec, type L2Advertisement, type L2AdvertisementSpec } from './metallb.ts';
 
 interface Validators {

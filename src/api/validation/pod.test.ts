@@ -5,7 +5,7 @@ import type { Container, Pod, PodSpec } from 'kubernetes-types/core/v1.js';
 import { Pods, invalid } from '../index.ts';
 import { defaultObject } from '../defaults/index.ts';
 import { prepareForCreate, prepareForUpdate } from '../strategy/index.ts';
-import { validateCreate, validateUpdate } from './index.ts';
+import { validateCreate, validatePodBinding, validateUpdate } from './index.ts';
 
 const gk = { group: '', kind: 'Pod' };
 
@@ -294,4 +294,12 @@ test('a Pod that must not restart may not leave the terminated state', () => {
   const st = structuredClone(old);
   (st as { status?: Pod['status'] }).status = { phase: 'Running', qosClass: 'BestEffort', containerStatuses: [{ name: 'app', image: 'nginx:1.27', imageID: '', ready: true, restartCount: 1, state: { running: {} } }] };
   assert.equal(updateMessage(st, old, 'status'), 'Pod "web" is invalid: status.containerStatuses[0].state: Forbidden: may not be transitioned to non-terminated state');
+});
+
+test('a binding to something other than a Node is refused', () => {
+  assert.equal(
+    invalid({ group: '', kind: 'Binding' }, 'web', validatePodBinding({ target: { kind: 'Pod', name: 'x' } })).message,
+    'Binding "web" is invalid: target.kind: Unsupported value: "Pod": supported values: "Node", "<empty>"',
+  );
+  assert.deepEqual(validatePodBinding({ target: { kind: 'Node', name: 'worker1' } }), []);
 });

@@ -734,3 +734,12 @@ export function validatePodStatusUpdate(pod: Pod, old: Pod): FieldError[] {
   }
   return errs;
 }
+
+/** ValidatePodBinding: the body of POST pods/{name}/binding (v1 Binding). */
+export function validatePodBinding(binding: { target?: { kind?: string; name?: string } }): FieldError[] {
+  const errs: FieldError[] = [];
+  const kind = binding.target?.kind ?? '';
+  if (kind !== '' && kind !== 'Node') errs.push(fe.notSupported('target.kind', kind, ['Node', '<empty>']));
+  if (!binding.target?.name) errs.push(fe.required('target.name', ''));
+  return errs;
+}
