@@ -482,8 +482,6 @@ function serverSideApply(live: AnyObject | undefined, body: string, ctx: PatchCo
   if (ctx.manager === 'kubectl' && isJsonObject(meta['annotations']) && meta['annotations'][lastAppliedAnnotation]) {
     put(meta['annotations'], lastAppliedAnnotation, lastAppliedOf(config));
   }
-  setManagedFields(object, outcome.managed);
-
   if (!liveJ) {
     const uid = metadataOf(object)['uid'];
     if (typeof uid === 'string' && uid !== '') {
@@ -493,5 +491,6 @@ function serverSideApply(live: AnyObject | undefined, body: string, ctx: PatchCo
     for (const k of ['creationTimestamp', 'uid', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink']) delete metadataOf(object)[k];
   }
   checkIdentity(object, target);
+  setManagedFields(object, outcome.managed);
   return { object: toObject(object), warnings: [] };
 }
