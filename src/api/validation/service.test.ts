@@ -8,7 +8,7 @@ import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import { Services, invalid } from '../index.ts';
 import { defaultObject, initServiceIPFamilies } from '../defaults/index.ts';
 import { normalizeClusterIPs, patchAllocatedValues, prepareForCreate, prepareForUpdate } from '../strategy/index.ts';
-import { defaultClusterConfig, validateCreate, validateUpdate } from './index.ts';
+import { checkAllocationRanges, defaultClusterConfig, validateCreate, validateUpdate } from './index.ts';
 
 const gk = { group: '', kind: 'Service' };
 
@@ -712,3 +712,16 @@ for (const c of familyErrors) {
     assert.equal(invalid(gk, 'web', initServiceIPFamilies(s, undefined, defaultClusterConfig)).message, c.message);
   });
 }
+
+test('allocation range checks speak the allocators\' words', () => {
+  const s = svc({ ...web, type: 'NodePort', clusterIP: '10.0.0.5', ports: [{ port: 80, nodePort: 29999 }] });
+  defaultObject(Services, s);
+  normalizeClusterIPs(s);
+  assert.equal(
+    invalid(gk, 'web', checkAllocationRanges(s, defaultClusterConfig)).message,
+    'Service "web" is invalid: [spec.clusterIPs: Invalid value: []string{"10.0.0.5"}: failed to allocate IP 10.0.0.5: the provided IP (10.0.0.5) is not in the valid range. The range of valid IPs is 10.96.0.0/12, spec.ports[0].nodePort: Invalid value: 29999: provided port is not in the valid range. The range of valid ports is 30000-32767]',
+  );
+  const ok = svc({ ...web, type: 'NodePort', clusterIP: '10.96.0.5', ports: [{ port: 80, nodePort: 30001 }] });
+  normalizeClusterIPs(ok);
+  assert.deepEqual(checkAllocationRanges(ok, defaultClusterConfig), []);
+});
