@@ -340,3 +340,12 @@ describe('server-side apply of a Deployment', () => {
     assert.deepEqual(containers, [{ name: 'web', image: 'nginx' }]);
   });
 });
+
+describe('server-side apply bodies', () => {
+  test('a YAML alias bomb is refused with 400, not expanded', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`)].join('\n');
+    const err = applyError(undefined, `apiVersion: v1\nkind: Service\n${bomb}\n`, applyCtx(service));
+    assert.equal(err.code, 400);
+    assert.match(err.message, /^error decoding YAML: /);
+  });
+});
