@@ -197,6 +197,10 @@ export class EtcdStore implements Store {
     const { key, rangeEnd } = prefixRangeBytes(this.#key(prefix));
     let last = afterRevision;
     let ended = false;
+    /** Set once the watch is known to be over, before its error is worked out. */
+    let halted = false;
+    let started = false;
+    let startFailed: (err: Error) => void = () => {};
     const watcher: Watcher = this.#client
       .watch()
       .inRange({ start: key, end: rangeEnd })
@@ -208,17 +212,29 @@ export class EtcdStore implements Store {
       end: (err: Error | undefined): Promise<void> => {
         if (ended) return cancelled;
         ended = true;
+        halted = true;
         this.#watches.delete(entry);
         watcher.removeAllListeners();
         // Keep an 'error' listener: the emitter would throw a late one otherwise.
         watcher.on('error', () => {});
         cancelled = watcher.cancel().catch(() => {});
-        if (err) callbacks.onError?.(err);
+        if (err) {
+          if (started) callbacks.onError?.(err);
+          else startFailed(err);
+        }
         return cancelled;
       },
     };
+    /** Ends the watch with Compacted when `last` fell below etcd's compaction, else with `otherwise`. */
+    const fail = (otherwise: Error): void => {
+      halted = true;
+      void this.compactRevision().then(
+        (c) => void entry.end(last < c ? compacted(last, c) : otherwise),
+        (e: unknown) => void entry.end(this.#error(e)),
+      );
+    };
     watcher.on('data', (res: IWatchResponse) => {
-      if (ended) return;
+      if (halted) return;
       if (res.events.length === 0) {
         // A progress notification: etcd sends these to watchers that have had every event up
         // to the header's revision (every --experimental-watch-progress-notify-interval).
@@ -242,10 +258,7 @@ export class EtcdStore implements Store {
         if (ev.type === 'Delete') {
           if (!prev) {
             // etcd had compacted the previous value away: we cannot say what was deleted.
-            void this.compactRevision().then(
-              (c) => void entry.end(compacted(last, c)),
-              (e: unknown) => void entry.end(this.#error(e)),
-            );
+            fail(new StoreError('Unavailable', `etcd sent the delete of ${this.#unkey(ev.kv.key)} at ${rev} without its previous value`));
             return;
           }
           events.push({ type: 'DELETE', prev, modRevision: rev });
@@ -267,19 +280,20 @@ export class EtcdStore implements Store {
     watcher.on('disconnected', () => {
       watcher.request.start_revision = String(last + 1);
     });
-    watcher.on('error', (err: Error) => {
-      // The watch was cancelled by etcd: history it needed was compacted, or something broke.
-      void this.compactRevision().then(
-        (c) => void entry.end(last < c ? compacted(last, c) : new StoreError('Unavailable', `etcd ended the watch: ${err.message}`)),
-        (e: unknown) => void entry.end(this.#error(e)),
-      );
-    });
+    // etcd cancelled the watch: history it needed was compacted, or something broke.
+    watcher.on('error', (err: Error) => fail(new StoreError('Unavailable', `etcd ended the watch: ${err.message}`)));
     this.#watches.add(entry);
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new StoreError('Unavailable', `etcd did not start a watch within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+        startFailed = (err) => {
+          clearTimeout(timer);
+          reject(err);
+        };
         watcher.once('connected', () => {
           clearTimeout(timer);
+          // From here a failure goes to onError: the caller is about to hold this watch.
+          started = true;
           resolve();
         });
       });
