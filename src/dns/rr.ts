@@ -52,6 +52,36 @@ function addressText(code: number, rdata: Buffer): string | undefined {
   return undefined;
 }
 
+/** Presentation of the RDATA types svcnet serves, from wire form (names already decompressed). */
+function rawText(code: number, rdata: Buffer): string | undefined {
+  try {
+    switch (code) {
+      case TYPE.CNAME:
+      case TYPE.PTR:
+      case TYPE.NS:
+        return wireToName(readName(rdata, 0).wire);
+      case TYPE.SRV:
+        return `${rdata.readUInt16BE(0)} ${rdata.readUInt16BE(2)} ${rdata.readUInt16BE(4)} ${wireToName(readName(rdata, 6).wire)}`;
+      case TYPE.MX:
+        return `${rdata.readUInt16BE(0)} ${wireToName(readName(rdata, 2).wire)}`;
+      case TYPE.SOA: {
+        const m = readName(rdata, 0);
+        const r = readName(rdata, m.end);
+        const n = [0, 4, 8, 12, 16].map((i) => rdata.readUInt32BE(r.end + i));
+        return `${wireToName(m.wire)} ${wireToName(r.wire)} ${n.join(' ')}`;
+      }
+      case TYPE.TXT: {
+        const strings: string[] = [];
+        for (let o = 0; o < rdata.length; o += rdata[o] + 1) strings.push(rdata.toString('utf8', o + 1, o + 1 + rdata[o]));
+        return txtText(strings);
+      }
+    }
+  } catch {
+    // fall back to RFC 3597 form
+  }
+  return undefined;
+}
+
 function txtText(strings: readonly string[]): string {
   return strings.map((s) => JSON.stringify(s)).join(' ');
 }
@@ -62,9 +92,7 @@ export function rrText(rr: RR): string {
     const owner = wireToName(rr.owner);
     const cls = rr.class === CLASS_IN ? 'IN' : `CLASS${rr.class}`;
     const t = typeName(rr.code);
-    let data = addressText(rr.code, rr.rdata);
-    if (data === undefined && (rr.code === TYPE.CNAME || rr.code === TYPE.PTR || rr.code === TYPE.NS)) data = wireToName(readName(rr.rdata, 0).wire);
-    data ??= `\\# ${rr.rdata.length} ${rr.rdata.toString('hex')}`;
+    const data = addressText(rr.code, rr.rdata) ?? rawText(rr.code, rr.rdata) ?? `\\# ${rr.rdata.length} ${rr.rdata.toString('hex')}`;
     return `${owner}\t${rr.ttl}\t${cls}\t${t}\t${data}`;
   }
   const head = `${rr.name}\t${rr.ttl}\tIN\t${rr.type}\t`;
