@@ -1,23 +1,41 @@
-// The API server, composed: store, strategies, hooks, patch engines, printers and OpenAPI
-// wired into the HTTPS server. `startServer` is what `svcnet server` runs.
-import { gvkOf, type AnyObject } from '../api/index.ts';
+// The API server, composed: store, strategies, allocation hooks, patch engines, printers and
+// OpenAPI wired into the HTTPS server, plus what kube-apiserver keeps in place by itself (system
+// namespaces, the `kubernetes` Service) and the allocation repair pass. `startServer` is what
+// `svcnet server` runs.
+import { Services, gvkOf, type AnyObject } from '../api/index.ts';
+import { EventRecorder } from '../client/index.ts';
 import type { Store } from '../store/index.ts';
 import { decodeProtobufObject } from './protobuf/index.ts';
 import { provisionalPatch } from './provisional.ts';
-import { fieldCheck, openapi, strategyFor, table } from './wiring.ts';
 import { startApiServer, type ApiServer } from './server.ts';
 import { InProcessClient } from './inprocess-client.ts';
 import { bindPod, getScale, subresourceHandlers, updateScale } from './subresources.ts';
+import { fieldCheck, openapi, strategyFor, table } from './wiring.ts';
+import { ServiceAllocator } from './services/allocator.ts';
+import { serviceHooks } from './services/hooks.ts';
+import { repairAllocations } from './services/repair.ts';
+import { parsePortRange } from './services/ranges.ts';
+import { startBootstrap } from './bootstrap.ts';
+import { allowLoopbackAddresses } from '../api/validation/index.ts';
 
 export { kubernetesVersion, type ApiServer } from './server.ts';
 export { issueToken, issueClientCertificate, kubeconfigYaml, type UserInfo } from './pki.ts';
-export type { Registry } from './registry/registry.ts';
+export type { Registry } from './registry/index.ts';
 export type { InProcessClient } from './inprocess-client.ts';
+export { systemNamespaces } from './bootstrap.ts';
 
 export interface ServerConfig {
   dataDir: string;
   listen?: string;
   store: Store;
+  /** Service CIDRs, primary first, at most one per family. */
+  serviceCIDRs: string[];
+  /** e.g. "30000-32767" */
+  nodePortRange?: string;
+  /** Host mode: pods, Services and LoadBalancer addresses are loopback addresses (allowed in Endpoints). */
+  loopbackAddresses?: boolean;
+  /** The address the `kubernetes` Endpoints carry (default: the listen host, or 127.0.0.1). */
+  advertiseAddress?: string;
   extraSANs?: string[];
   bookmarkIntervalMs?: number;
 }
@@ -25,10 +43,17 @@ export interface ServerConfig {
 export interface RunningServer extends ApiServer {
   /** An in-process client attributed to `user`, writing as `fieldManager`. */
   client(user: string, fieldManager: string): InProcessClient;
+  allocator: ServiceAllocator;
 }
 
 export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const patch = provisionalPatch;
+  allowLoopbackAddresses(cfg.loopbackAddresses ?? false);
+  const nodePortRange = cfg.nodePortRange ?? '30000-32767';
+  const ports = parsePortRange(nodePortRange);
+  const cluster = { serviceCIDRs: cfg.serviceCIDRs, nodePortRange: { base: ports.base, size: ports.size } };
+  const allocator = new ServiceAllocator(cfg.store, { serviceCIDRs: cfg.serviceCIDRs, nodePortRange });
+  await allocator.start();
   const server = await startApiServer({
     dataDir: cfg.dataDir,
     listen: cfg.listen,
@@ -36,6 +61,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     extraSANs: cfg.extraSANs,
     bookmarkIntervalMs: cfg.bookmarkIntervalMs,
     strategyFor,
+    hooksFor: (r) => (r === Services ? serviceHooks({ allocator, cluster }) : undefined),
     openapi,
     handlers: {
       table,
@@ -53,5 +79,20 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     user: 'system:apiserver',
     fieldManager: 'kube-apiserver',
   });
-  return { ...server, client: (user, fieldManager) => base.as(user, fieldManager) };
+  const internal = base.as('system:apiserver', 'kube-apiserver');
+  await repairAllocations(server.registry, cfg.store, allocator, new EventRecorder(internal, 'ipallocator-repair-controller'));
+  const primary = allocator.ranges[0];
+  if (!primary) throw new Error('--service-cidr: at least one CIDR is needed');
+  const advertise = cfg.advertiseAddress ?? (server.host === '0.0.0.0' || server.host === '::' || server.host === 'localhost' ? '127.0.0.1' : server.host);
+  const bootstrap = await startBootstrap({ client: internal, kubernetesServiceIP: primary.addressAt(1), advertiseAddress: advertise, port: server.port });
+  return {
+    ...server,
+    allocator,
+    client: (user, fieldManager) => base.as(user, fieldManager),
+    close: async () => {
+      bootstrap.stop();
+      await server.close();
+      allocator.stop();
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // The svcnet command (bin/svcnet): every part of svcnet starts here.
 import { Command } from 'commander';
-import { runServer } from './server.ts';
+import { runServer, type ServerFlags } from './server.ts';
 
 const program = new Command('svcnet')
   .description('Kubernetes Service networking: API server, controllers, node agent, proxy and cluster DNS')
@@ -13,7 +13,12 @@ program
   .option('--listen <host:port>', 'HTTPS listen address (port 0 picks a free port)', '127.0.0.1:6443')
   .option('--store <spec>', 'sqlite:<dir>, memory: or etcd:http://host:port[,...] (default sqlite:<data-dir>)')
   .option('--compaction-interval <duration>', 'how often old revisions are compacted (default 5m)')
-  .action(async (o: { dataDir: string; listen: string; store?: string; compactionInterval?: string }) => {
+  .option('--mode <mode>', 'data plane of this node: host (no root; loopback addresses) or netns (root; network namespaces, nftables)', 'host')
+  .option('--service-cidr <cidrs>', 'Service CIDRs, comma-separated, one per family (default 127.96.0.0/16 in host mode, 10.96.0.0/12 in netns mode)')
+  .option('--service-node-port-range <range>', 'NodePort range', '30000-32767')
+  .option('--cluster-domain <domain>', 'DNS domain of the cluster', 'cluster.local')
+  .option('--advertise-address <ip>', 'address of the API server in the `kubernetes` Service\'s endpoints')
+  .action(async (o: ServerFlags) => {
     await runServer(o);
   });
 

@@ -1,17 +1,28 @@
-// `svcnet server`: the API server on its store (the embedded SQLite file by default), and, as
-// the parts land, the controllers, this node's agent, the proxy and the cluster DNS, in one
+// `svcnet server`: the API server on its store (the embedded SQLite file by default), the
+// controllers, and, as the parts land, this node's agent, the proxy and the cluster DNS, in one
 // process. Prints one line saying how to use it; stops cleanly on SIGINT/SIGTERM.
 import { resolve, join } from 'node:path';
 import { openStore, startCompactor } from '../store/index.ts';
 import { startServer } from '../apiserver/index.ts';
+import { defaultControllers, startControllers } from '../controllers/index.ts';
 import { logger } from '../util/index.ts';
+
+export type Mode = 'host' | 'netns';
 
 export interface ServerFlags {
   dataDir: string;
   listen: string;
   store?: string;
   compactionInterval?: string;
+  mode: string;
+  serviceCidr?: string;
+  serviceNodePortRange: string;
+  clusterDomain: string;
+  advertiseAddress?: string;
 }
+
+/** Default Service CIDR per mode: kubeadm's in netns mode, a loopback range in host mode. */
+export const defaultServiceCIDR: Record<Mode, string> = { host: '127.96.0.0/16', netns: '10.96.0.0/12' };
 
 function parseDuration(s: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(s.trim());
@@ -20,15 +31,31 @@ function parseDuration(s: string, flag: string): number {
   return n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
 }
 
+function parseMode(s: string): Mode {
+  if (s !== 'host' && s !== 'netns') throw new Error(`--mode ${JSON.stringify(s)}: expected host or netns`);
+  return s;
+}
+
 export async function runServer(flags: ServerFlags): Promise<void> {
   const log = logger('server');
   const started = performance.now();
+  const mode = parseMode(flags.mode);
   const dataDir = resolve(flags.dataDir);
   const storeSpec = flags.store ?? `sqlite:${dataDir}`;
+  const serviceCIDRs = (flags.serviceCidr ?? defaultServiceCIDR[mode]).split(',').map((s) => s.trim()).filter(Boolean);
   const store = await openStore(storeSpec);
   const compactor = startCompactor(store, flags.compactionInterval ? { intervalMs: parseDuration(flags.compactionInterval, '--compaction-interval') } : {});
-  const server = await startServer({ dataDir, listen: flags.listen, store });
-  log.info({ url: server.url, store: storeSpec, ms: Math.round(performance.now() - started) }, 'API server ready');
+  const server = await startServer({
+    dataDir,
+    listen: flags.listen,
+    store,
+    serviceCIDRs,
+    nodePortRange: flags.serviceNodePortRange,
+    advertiseAddress: flags.advertiseAddress,
+    loopbackAddresses: mode === 'host',
+  });
+  const controllers = await startControllers(server.client('system:kube-controller-manager', 'kube-controller-manager'), { serviceCIDRs, clusterDomain: flags.clusterDomain, mode }, defaultControllers());
+  log.info({ url: server.url, store: storeSpec, mode, serviceCIDRs, ms: Math.round(performance.now() - started) }, 'svcnet server ready');
   process.stdout.write(`svcnet API server ready at ${server.url} (store ${storeSpec}); use it with: export KUBECONFIG=${join(dataDir, 'kubeconfig')}\n`);
   let stopping = false;
   const stop = (signal: string) => {
@@ -38,6 +65,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     const hard = setTimeout(() => process.exit(1), 10_000);
     hard.unref();
     void (async () => {
+      await controllers.stop();
       await server.close();
       await compactor.stop();
       await store.close();

@@ -6,3 +6,4 @@ export { loadKubeconfig, parseKubeconfig, defaultKubeconfigPath, KubeconfigError
 export { groupVersionPath, resourcePath } from './paths.ts';
 export { SharedInformer, InformerFactory, type SharedInformerOptions, type InformerFactoryOptions } from './informer.ts';
 export { WorkQueue, ItemExponentialFailureRateLimiter, runWorkers, type RateLimiter, type WorkQueueOptions, type RunWorkersOptions } from './workqueue.ts';
+export { EventRecorder, type EventType } from './events.ts';

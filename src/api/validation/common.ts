@@ -33,13 +33,24 @@ export function isValidCIDR(field: string, value: string): FieldError[] {
   return parseCIDRSloppy(value) ? [] : [fe.invalid(field, value, 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)')];
 }
 
+/**
+ * In svcnet's host mode pods, Services and LoadBalancer addresses all live on loopback, so
+ * loopback addresses must be allowed where Kubernetes refuses them (docs/compatibility.md).
+ */
+const addressPolicy = { allowLoopback: false };
+
+/** Sets whether Endpoints, EndpointSlices and externalIPs may hold loopback addresses (host mode). */
+export function allowLoopbackAddresses(allow: boolean): void {
+  addressPolicy.allowLoopback = allow;
+}
+
 /** ValidateNonSpecialIP: no unspecified, loopback or link-local addresses (Endpoints, externalIPs). */
 export function validateNonSpecialIP(value: string, field: string): FieldError[] {
   const ip = parseIPSloppy(value);
   if (!ip) return [fe.invalid(field, value, 'must be a valid IP address')];
   const errs: FieldError[] = [];
   if (isUnspecified(ip)) errs.push(fe.invalid(field, value, `may not be unspecified (${value})`));
-  if (isLoopback(ip)) errs.push(fe.invalid(field, value, 'may not be in the loopback range (127.0.0.0/8, ::1/128)'));
+  if (isLoopback(ip) && !addressPolicy.allowLoopback) errs.push(fe.invalid(field, value, 'may not be in the loopback range (127.0.0.0/8, ::1/128)'));
   if (isLinkLocalUnicast(ip)) errs.push(fe.invalid(field, value, 'may not be in the link-local range (169.254.0.0/16, fe80::/10)'));
   if (isLinkLocalMulticast(ip)) errs.push(fe.invalid(field, value, 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)'));
   return errs;

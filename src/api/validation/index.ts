@@ -61,6 +61,7 @@ export { type ClusterConfig, defaultClusterConfig, clusterIPFamilies, checkAlloc
 export { validateServiceClusterIPsRelatedFields, externallyAccessible, needsHealthCheck, isHeadlessService } from './service.ts';
 export { familyOf, type IPFamily } from './net.ts';
 export { semanticEqual } from './equality.ts';
+export { allowLoopbackAddresses } from './common.ts';
 export { validatePodBinding } from './pod.ts';
 export { validateScale } from './apps.ts';
 export { parseMetalLBAddresses, type IPAddressPool, type IPAddressPoolSpec, type L2Advertisement, type L2AdvertisementSpec } from './metallb.ts';

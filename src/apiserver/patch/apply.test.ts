@@ -349,3 +349,16 @@ describe('server-side apply bodies', () => {
     assert.match(err.message, /^error decoding YAML: /);
   });
 });
+
+describe('server-side apply over stored objects that do not fit the schema', () => {
+  test('a stored list item without its key is kept, not dropped', () => {
+    const live = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'foo', namespace: 'default', uid: 'u1' },
+      spec: { ports: [{ name: 'keyless' }, { port: 5000, targetPort: 5000 }] },
+    } as AnyObject;
+    const applied = apply(live, manifest({ type: 'NodePort' }), applyCtx(service, { manager: 'ctrl' }));
+    assert.deepEqual((applied['spec'] as { ports: unknown[] }).ports, [{ name: 'keyless' }, { port: 5000, targetPort: 5000 }]);
+  });
+});

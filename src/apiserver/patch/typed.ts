@@ -117,9 +117,11 @@ function indexList(a: Atom & { kind: 'list' }, list: readonly Json[]): { order: 
   const first = new Map<string, Json>();
   const all: Indexed[] = [];
   list.forEach((item, i) => {
-    const pe = listItemElement(a, item, i);
-    if (typeof pe === 'string') return;
-    const key = JSON.stringify(pe);
+    const found = listItemElement(a, item, i);
+    // An item that cannot be keyed (only a stored object can hold one: configurations are
+    // validated) is kept by its position rather than lost.
+    const pe: PathElement = typeof found === 'string' ? { index: i } : found;
+    const key = typeof found === 'string' ? `\u0000unkeyed:${i}` : JSON.stringify(pe);
     const entry = { pe, key, value: item };
     all.push(entry);
     if (first.has(key)) return;

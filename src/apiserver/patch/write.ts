@@ -297,10 +297,13 @@ export function patchObject(type: PatchType, live: AnyObject | undefined, body: 
       throw e instanceof SmpError ? smpApiError(e) : e;
     }
     // Decoding into the typed object ignores the map's apiVersion and kind.
-    if (isJsonObject(patched)) for (const k of ['apiVersion', 'kind']) if (hasKey(liveJ, k)) put(patched, k, liveJ[k] ?? null);
+    if (isJsonObject(patched)) {
+      put(patched, 'apiVersion', apiVersionOfTarget(ctx.target));
+      put(patched, 'kind', ctx.target.kind);
+    }
     badValue = () => goFormat(patch);
   }
-  const { object, warnings } = decodePatched(patched, liveJ, ctx, badValue);
+  const { object, warnings } = decodePatched(patched, ctx, badValue);
   const defaulted = ctx.defaulter ? toJson(ctx.defaulter(toObject(object))) : object;
   checkIdentity(defaulted, ctx.target);
   return { object: updateManagedFields(live, toObject(defaulted), ctx), warnings };
@@ -334,17 +337,18 @@ function patchInvalid(badValue: string, why: string): ApiError {
 const typeMetaStruct = 'struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }';
 
 /** What decoding the patched JSON into the kind's Go type reports (DecodeInto in jsonPatcher). */
-function decodePatched(patched: Json, live: JsonObject, ctx: PatchContext, badValue: () => string): { object: JsonObject; warnings: string[] } {
+function decodePatched(patched: Json, ctx: PatchContext, badValue: () => string): { object: JsonObject; warnings: string[] } {
   if (!isJsonObject(patched)) {
     throw patchInvalid(badValue(), `couldn't get version/kind; json parse error: json: cannot unmarshal ${jsonKind(patched)} into Go value of type ${typeMetaStruct}`);
   }
   const obj = patched;
-  // A missing apiVersion or kind is taken from the type; another one names an unknown kind.
-  for (const k of ['apiVersion', 'kind']) {
-    const v = obj[k];
-    if (v === undefined || v === null || v === '') put(obj, k, live[k] ?? null);
-  }
   const wantVersion = apiVersionOfTarget(ctx.target);
+  // A missing apiVersion or kind is taken from the type; another one names an unknown kind.
+  const typeMeta: Record<string, string> = { apiVersion: wantVersion, kind: ctx.target.kind };
+  for (const [k, want] of Object.entries(typeMeta)) {
+    const v = obj[k];
+    if (v === undefined || v === null || v === '') put(obj, k, want);
+  }
   if (obj['apiVersion'] !== wantVersion || obj['kind'] !== ctx.target.kind) {
     const kind = typeof obj['kind'] === 'string' ? obj['kind'] : goFormat(obj['kind']);
     const version = typeof obj['apiVersion'] === 'string' ? obj['apiVersion'] : goFormat(obj['apiVersion']);

@@ -360,7 +360,6 @@ export class ResourceStorage {
     delete meta.deletionTimestamp;
     delete meta.deletionGracePeriodSeconds;
     this.#strategy.defaults(obj);
-    this.#strategy.prepareForCreate(obj);
     if (!meta.name) {
       throw invalid(this.#gk(), '', [fieldErrors.required('metadata.name', 'name or generateName is required')]);
     }
@@ -370,8 +369,10 @@ export class ResourceStorage {
     const pristine = structuredClone(obj);
     for (let attempt = 0; ; attempt++) {
       const cur = attempt === 0 ? obj : structuredClone(pristine);
+      // As kube's registry: BeginCreate (allocation) first, then PrepareForCreate and validation.
       const hook = await this.#hooks.beforeCreate?.(ctx, cur);
       try {
+        this.#strategy.prepareForCreate(cur);
         const errs = this.#strategy.validateCreate(cur);
         if (errs.length) throw invalid(this.#gk(), name, errs);
         if (r.namespaced && this.#namespaceCheck) await this.#namespaceCheck(meta.namespace!, this.gr, name);
@@ -503,9 +504,9 @@ export class ResourceStorage {
     if (lm.generation !== undefined) meta.generation = lm.generation;
     meta.resourceVersion = lm.resourceVersion;
     this.#strategy.defaults(obj);
-    if (!internal) this.#strategy.prepareForUpdate(obj, live, subresource);
     // An object being deleted whose last finalizer went away is deleted now.
     if (meta.deletionTimestamp && !(meta.finalizers?.length) && !this.#waitsForGrace(obj)) {
+      if (!internal) this.#strategy.prepareForUpdate(obj, live, subresource);
       const errs = this.#strategy.validateUpdate(obj, live, subresource);
       if (errs.length) throw invalid(this.#gk(), lm.name ?? '', errs);
       if (ctx.dryRun) return obj;
@@ -521,8 +522,10 @@ export class ResourceStorage {
         throw e;
       }
     }
+    // As kube's registry: BeginUpdate (allocation) first, then PrepareForUpdate and validation.
     const hook = await this.#hooks.beforeUpdate?.(ctx, obj, live, subresource);
     try {
+      if (!internal) this.#strategy.prepareForUpdate(obj, live, subresource);
       const errs = this.#strategy.validateUpdate(obj, live, subresource);
       if (errs.length) throw invalid(this.#gk(), lm.name ?? '', errs);
       this.#managedFields?.(live, obj, ctx, subresource);
