@@ -85,7 +85,7 @@ export function serviceHooks(opts: ServiceHooksOptions): StorageHooks {
         }
         plan.newIPs.push(want);
       } else {
-        const ip = allocator.allocateIP(families[i]!);
+        const ip = allocator.allocateIP(families[i]);
         if (!ip) fail(plan, internalError('failed to allocate a serviceIP: range is full'));
         ips[i] = ip!;
         plan.newIPs.push(ip!);

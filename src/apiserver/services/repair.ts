@@ -28,10 +28,7 @@ export async function repairAllocations(registry: Registry, store: Store, alloca
     const owner: AllocationOwner = { namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '' };
     const s = svc.spec ?? {};
     const fams = s.ipFamilies ?? [];
-    (s.clusterIPs ?? []).forEach((ip, i) => {
-      if (!ip || ip === 'None') return;
-      usedIPs.add(ip);
-    });
+    for (const ip of s.clusterIPs ?? []) if (ip && ip !== 'None') usedIPs.add(ip);
     for (const [i, ip] of (s.clusterIPs ?? []).entries()) {
       if (!ip || ip === 'None') continue;
       const family = fams[i] ?? (ip.includes(':') ? 'IPv6' : 'IPv4');
