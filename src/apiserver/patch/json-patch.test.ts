@@ -230,3 +230,11 @@ describe('merge patch', () => {
     });
   }
 });
+
+describe('patches of stored objects without apiVersion and kind', () => {
+  test('take the type from the request', () => {
+    const bare = { metadata: { name: 'foo', namespace: 'default' }, spec: { type: 'ClusterIP' } } as AnyObject;
+    const { object } = patchObject('merge', bare, '{"spec":{"type":"NodePort"}}', ctx());
+    assert.deepEqual([object.apiVersion, object.kind], ['v1', 'Service']);
+  });
+});

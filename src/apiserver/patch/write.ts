@@ -15,7 +15,7 @@ import {
 } from '../../api/index.ts';
 import { jsonTypeError, strictDecodingMessage, unknownFields, unknownFieldWarnings, type SchemaNode } from '../../api/schema/index.ts';
 import { FieldSet, pathString, type Path } from './fieldpath.ts';
-import { GoJsonSyntaxError, goFormat, goJson, hasKey, isJsonObject, jsonKind, parseGoJson, put, type Json, type JsonObject } from './go.ts';
+import { GoJsonSyntaxError, goFormat, goJson, isJsonObject, jsonKind, parseGoJson, put, type Json, type JsonObject } from './go.ts';
 import { applyJsonPatch, applyMergePatch, genericUnprocessable } from './json-patch.ts';
 import {
   ApplyConflicts,
