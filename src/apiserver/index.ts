@@ -6,11 +6,10 @@ import { Services, gvkOf, type AnyObject } from '../api/index.ts';
 import { EventRecorder } from '../client/index.ts';
 import type { Store } from '../store/index.ts';
 import { decodeProtobufObject } from './protobuf/index.ts';
-import { provisionalPatch } from './provisional.ts';
 import { startApiServer, type ApiServer } from './server.ts';
 import { InProcessClient } from './inprocess-client.ts';
 import { bindPod, getScale, subresourceHandlers, updateScale } from './subresources.ts';
-import { fieldCheck, openapi, strategyFor, table } from './wiring.ts';
+import { fieldCheck, managedFields, openapi, patchApplier, patchPolicy, strategyFor, table } from './wiring.ts';
 import { ServiceAllocator } from './services/allocator.ts';
 import { serviceHooks } from './services/hooks.ts';
 import { repairAllocations } from './services/repair.ts';
@@ -47,7 +46,7 @@ export interface RunningServer extends ApiServer {
 }
 
 export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
-  const patch = provisionalPatch;
+  const patch = patchApplier;
   allowLoopbackAddresses(cfg.loopbackAddresses ?? false);
   const nodePortRange = cfg.nodePortRange ?? '30000-32767';
   const ports = parsePortRange(nodePortRange);
@@ -61,12 +60,14 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     extraSANs: cfg.extraSANs,
     bookmarkIntervalMs: cfg.bookmarkIntervalMs,
     strategyFor,
+    managedFields,
     hooksFor: (r) => (r === Services ? serviceHooks({ allocator, cluster }) : undefined),
     openapi,
     handlers: {
       table,
       fields: fieldCheck,
       patch,
+      patchPolicy,
       protobuf: (body, r) => decodeProtobufObject(body, gvkOf(r)) as AnyObject,
       subresources: subresourceHandlers(),
     },

@@ -149,21 +149,23 @@ export class InProcessClient implements Client {
     subresource?: ObjectSubresource,
   ): Promise<T> {
     const w = this.#write(opts);
-    const body = Buffer.from(typeof patch === 'string' ? patch : JSON.stringify(patch));
+    const body = typeof patch === 'string' ? patch : JSON.stringify(patch);
+    const req = (live: AnyObject | undefined) => ({
+      namespace,
+      name,
+      fieldManager: w.fieldManager,
+      force: !!opts.force,
+      fieldValidation: opts.fieldValidation ?? 'Strict',
+      subresource,
+      now: new Date(),
+    });
     if (subresource === 'scale') {
       if (!this.#o.scale) throw badRequest('scale is not served');
       const cur = await this.#o.scale.get(this.#storage(r), namespace, name);
-      const next = this.#o.patch(r, type, cur, body, { fieldManager: w.fieldManager ?? '', force: !!opts.force, subresource, now: new Date() });
+      const next = this.#o.patch(r, type, cur, body, req(cur)).object;
       return (await this.#o.scale.update(this.#storage(r), namespace, name, next, this.#o.user)) as unknown as T;
     }
-    const res = await this.#storage(r).patch(
-      namespace,
-      name,
-      (live) => this.#o.patch(r, type, live, body, { fieldManager: w.fieldManager ?? '', force: !!opts.force, subresource, now: new Date() }),
-      w,
-      subresource,
-      type === 'apply',
-    );
+    const res = await this.#storage(r).patch(namespace, name, (live) => this.#o.patch(r, type, live, body, req(live)).object, w, subresource, type === 'apply');
     return res.obj as unknown as T;
   }
 

@@ -9,14 +9,30 @@ import {
   notFound,
   writableMeta,
   type AnyObject,
+  type ResourceInfo,
 } from '../api/index.ts';
 import { labelSelectorAsSelector, selectorToString } from '../api/selectors/index.ts';
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
 import type { ResourceStorage } from './registry/storage.ts';
 import { readBody, decodeObjectBody } from './http/body.ts';
-import { bodyTypeOf, negotiate, patchTypeOf } from './http/negotiation.ts';
+import { bodyTypeOf, negotiate } from './http/negotiation.ts';
 import { writeJson } from './http/respond.ts';
 import type { SubresourceHandler } from './http/resources.ts';
+
+/** The Scale kind as a patch target (autoscaling/v1, namespaced). */
+const scaleResource: ResourceInfo = {
+  group: 'autoscaling',
+  version: 'v1',
+  kind: 'Scale',
+  listKind: 'ScaleList',
+  resource: 'scale',
+  singular: 'scale',
+  namespaced: true,
+  shortNames: [],
+  categories: [],
+  verbs: [],
+  subresources: [],
+};
 
 interface Scalable {
   spec?: { replicas?: number; selector?: LabelSelector };
@@ -90,10 +106,18 @@ const scaleHandler: SubresourceHandler = async (ctx) => {
     return;
   }
   if (info.verb === 'patch') {
-    const type = patchTypeOf(ctx.req.headers['content-type'], true);
+    const type = ctx.deps.patchPolicy.typeOf(ctx.req.headers['content-type'], storage.resource);
     const buf = await readBody(ctx.req);
     const cur = await getScale(storage, info.namespace, name);
-    const next = ctx.deps.patch(storage.resource, type, cur, buf, { fieldManager: ctx.query.get('fieldManager') ?? '', force: false, subresource: 'scale', now: new Date() });
+    const next = ctx.deps.patch(scaleResource, type, cur, buf.toString('utf8'), {
+      namespace: info.namespace,
+      name,
+      fieldManager: ctx.query.get('fieldManager') ?? '',
+      force: false,
+      fieldValidation: 'Ignore',
+      subresource: undefined,
+      now: new Date(),
+    }).object;
     // A patch computed against the current Scale carries its resourceVersion; it is not a precondition.
     if (next.metadata?.resourceVersion === cur.metadata?.resourceVersion) writableMeta(next).resourceVersion = undefined;
     writeJson(ctx.res, 200, await updateScale(storage, info.namespace, name, next, ctx.user.name));

@@ -1,6 +1,6 @@
 // The API modules plugged into the server: strategies (defaulting, preparing, validating),
 // strict field checks, Table printing and OpenAPI documents.
-import { Endpoints, Events, Leases, gvkOf, type AnyObject, type ResourceInfo } from '../api/index.ts';
+import { Endpoints, Events, Leases, findResourceByKind, gvkOf, writableMeta, type AnyObject, type ResourceInfo } from '../api/index.ts';
 import { defaultObject } from '../api/defaults/index.ts';
 import { prepareForCreate, prepareForUpdate } from '../api/strategy/index.ts';
 import { validateCreate, validateUpdate, webhookDenial } from '../api/validation/index.ts';
@@ -8,8 +8,9 @@ import { schemaFor, strictDecodingError, typeErrors, unknownFields, unknownField
 import { toTable } from '../api/printers/index.ts';
 import { openapiV3Document, openapiV3Root } from '../api/openapi/index.ts';
 import { badRequest } from '../api/index.ts';
-import type { ResourceStrategy } from './registry/strategy.ts';
-import type { FieldCheck, TableConvertor } from './http/resources.ts';
+import type { ManagedFieldsUpdater, ResourceStrategy } from './registry/index.ts';
+import type { FieldCheck, PatchApplier, PatchPolicy, TableConvertor } from './http/resources.ts';
+import { patchObject, patchTypeFor, updateManagedFields, validatePatchOptions } from './patch/index.ts';
 import type { OpenApiProvider } from './server.ts';
 
 const createOnUpdate = new Set<ResourceInfo>([Endpoints, Events, Leases]);
@@ -59,4 +60,45 @@ export const table: TableConvertor = (r, objs, opts) => toTable(r, objs, opts) a
 export const openapi: OpenApiProvider = {
   root: () => openapiV3Root(),
   document: (path) => openapiV3Document(path),
+};
+
+// ---- patch, apply and managedFields (src/apiserver/patch) ----
+
+/** Fields a write at this endpoint never owns: status on the main resource, spec on /status. */
+function resetFieldsFor(r: ResourceInfo, subresource: string | undefined): string[][] | undefined {
+  if (!r.subresources.some((s) => s.name === 'status')) return undefined;
+  if (subresource === 'status') return [['spec'], ['metadata', 'labels']];
+  if (subresource === undefined) return [['status']];
+  return undefined;
+}
+
+export const managedFields: ManagedFieldsUpdater = (before, after, ctx, subresource) => {
+  const r = findResourceByKind(String(after.apiVersion), String(after.kind));
+  if (!r) return;
+  const out = updateManagedFields(before, after, {
+    schema: schemaFor(gvkOf(r)),
+    manager: ctx.fieldManager || 'unknown',
+    now: ctx.now,
+    subresource,
+    resetFields: resetFieldsFor(r, subresource),
+  });
+  writableMeta(after).managedFields = out.metadata?.managedFields;
+};
+
+export const patchApplier: PatchApplier = (r, type, live, body, req) =>
+  patchObject(type, live, body, {
+    target: { group: r.group, version: r.version, kind: r.kind, resource: r.resource, namespace: req.namespace ?? '', name: req.name },
+    schema: schemaFor(gvkOf(r)),
+    manager: req.fieldManager || 'unknown',
+    force: req.force,
+    fieldValidation: req.fieldValidation,
+    now: req.now,
+    subresource: req.subresource,
+    resetFields: resetFieldsFor(r, req.subresource),
+    defaulter: (obj) => defaultObject(r, obj),
+  });
+
+export const patchPolicy: PatchPolicy = {
+  typeOf: (contentType, r) => patchTypeFor(contentType ?? '', r.group),
+  validate: (type, opts) => validatePatchOptions(type, opts),
 };

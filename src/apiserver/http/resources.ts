@@ -15,7 +15,7 @@ import type { Registry } from '../registry/index.ts';
 import type { ListItem, ResourceStorage, WriteRequest } from '../registry/index.ts';
 import type { ResourceRequestInfo } from '../request-info.ts';
 import { decodeObjectBody, parseJson, readBody, yamlModule, type ProtobufDecoder } from './body.ts';
-import { bodyTypeOf, negotiate, patchTypeOf, type AcceptInfo, type PatchContentType } from './negotiation.ts';
+import { bodyTypeOf, negotiate, type AcceptInfo, type PatchContentType } from './negotiation.ts';
 import { writeError, writeJson, writeRaw } from './respond.ts';
 import { startWatchStream } from './watch.ts';
 
@@ -32,14 +32,27 @@ export interface TableOptions {
 /** Converts objects to a meta.k8s.io/v1 Table (server-side printing). */
 export type TableConvertor = (r: ResourceInfo, objs: AnyObject[], opts: TableOptions) => AnyObject;
 
-/** Applies a PATCH body of the given type to the live object (undefined: apply creates). */
-export type PatchApplier = (
-  r: ResourceInfo,
-  type: PatchContentType,
-  live: AnyObject | undefined,
-  body: Buffer,
-  ctx: { fieldManager: string; force: boolean; subresource: string | undefined; now: Date },
-) => AnyObject;
+export interface PatchRequest {
+  namespace: string | undefined;
+  name: string;
+  fieldManager: string;
+  force: boolean;
+  fieldValidation: FieldValidation;
+  subresource: string | undefined;
+  now: Date;
+}
+
+/**
+ * Applies a PATCH body of the given type to the live object (undefined: apply creates it), with
+ * decode-time checks and managedFields bookkeeping. Returns the object and warnings to send.
+ */
+export type PatchApplier = (r: ResourceInfo, type: PatchContentType, live: AnyObject | undefined, body: string, req: PatchRequest) => { object: AnyObject; warnings: string[] };
+
+/** Checks a PATCH's content type (415) and options (422) before anything is read. */
+export interface PatchPolicy {
+  typeOf(contentType: string | undefined, r: ResourceInfo): PatchContentType;
+  validate(type: PatchContentType, opts: { fieldManager?: string; force?: boolean; dryRun?: string[]; fieldValidation?: string }): void;
+}
 
 /**
  * Decode-time checks of a body against its type: throws 400 for type errors and, under
@@ -54,6 +67,7 @@ export interface HandlerDeps {
   registry: Registry;
   table: TableConvertor;
   patch: PatchApplier;
+  patchPolicy: PatchPolicy;
   fields?: FieldCheck;
   protobuf?: ProtobufDecoder;
   /** Keyed "<resource>/<subresource>", e.g. "deployments/scale", "pods/log". */
@@ -328,42 +342,43 @@ async function handleUpdate(ctx: RequestContext): Promise<void> {
 async function handlePatch(ctx: RequestContext): Promise<void> {
   const r = ctx.storage.resource;
   const params = writeParams(ctx);
-  // Strategic merge needs Kubernetes' merge keys, which custom resources do not have.
-  const type = patchTypeOf(ctx.req.headers['content-type'], r.group !== 'metallb.io');
+  const q = ctx.query;
+  const type = ctx.deps.patchPolicy.typeOf(ctx.req.headers['content-type'], r);
+  const forceParam = q.get('force');
+  ctx.deps.patchPolicy.validate(type, {
+    fieldManager: q.get('fieldManager') ?? undefined,
+    force: forceParam === null ? undefined : forceParam === 'true',
+    dryRun: q.getAll('dryRun'),
+    fieldValidation: q.get('fieldValidation') ?? undefined,
+  });
   const buf = await readBody(ctx.req);
   if (buf.length === 0) throw badRequest('the body of the request is empty');
-  const force = ctx.query.get('force') === 'true';
-  if (force && type !== 'apply') throw badRequest('force: Invalid value: true: may not be specified for non-apply patch');
-  if (type === 'apply' && !ctx.query.get('fieldManager')) {
-    throw badRequest('PATCH request with apply-patch+yaml content type must include a fieldManager query parameter');
-  }
+  const body = buf.toString('utf8');
   const accept = acceptOf(ctx);
   let warnings: string[] = [];
   const out = await ctx.storage.patch(
     ctx.info.namespace,
     ctx.info.name!,
     (live) => {
-      const obj = ctx.deps.patch(r, type, live, buf, { fieldManager: params.fieldManager ?? '', force, subresource: ctx.info.subresource, now: new Date() });
-      if (!isPlainObject(obj)) throw badRequest('the patch produced something that is not an object');
-      if (live === undefined) {
-        checkTypeMeta(r, obj);
-        writableName(obj, ctx.info.name!, ctx.info.namespace);
-      }
-      warnings = checkFields(ctx, obj, params.fieldValidation);
-      return obj;
+      const res = ctx.deps.patch(r, type, live, body, {
+        namespace: ctx.info.namespace,
+        name: ctx.info.name!,
+        fieldManager: params.fieldManager ?? '',
+        force: forceParam === 'true',
+        fieldValidation: params.fieldValidation,
+        subresource: ctx.info.subresource,
+        now: new Date(),
+      });
+      if (!isPlainObject(res.object)) throw badRequest('the patch produced something that is not an object');
+      warnings = res.warnings;
+      return res.object;
     },
     params,
     ctx.info.subresource,
     type === 'apply',
   );
-  if (warnings.length) ctx.res.setHeader('Warning', warningHeaders(warnings).Warning);
+  if (warnings.length) ctx.res.setHeader('Warning', warningHeaders(warnings).Warning!);
   await writeObject(ctx, out.created ? 201 : 200, out.obj, accept);
-}
-
-function writableName(obj: AnyObject, name: string, namespace: string | undefined): void {
-  const m = (obj.metadata ??= {}) as { name?: string; namespace?: string };
-  if (m.name === undefined) m.name = name;
-  if (namespace !== undefined && m.namespace === undefined) m.namespace = namespace;
 }
 
 async function readDeleteOptions(ctx: RequestContext): Promise<DeleteOptions & WriteRequest> {

@@ -69,6 +69,8 @@ export interface WriteRequest {
   dryRun?: boolean;
   fieldManager?: string;
   user?: string;
+  /** managedFields are already recorded for this write (apply creating an object). */
+  managed?: boolean;
 }
 
 /** Computes the object a patch produces from the live one (undefined when absent). */
@@ -365,6 +367,9 @@ export class ResourceStorage {
     }
     const name = meta.name;
     const key = this.key(meta.namespace, name);
+    // As kube's handlers: managedFields record the request as decoded and defaulted, before
+    // the registry allocates anything.
+    if (!req.managed) this.#managedFields?.(undefined, obj, ctx, undefined);
     // Hooks (allocators) change the object; a retry starts again from what was asked.
     const pristine = structuredClone(obj);
     for (let attempt = 0; ; attempt++) {
@@ -376,7 +381,6 @@ export class ResourceStorage {
         const errs = this.#strategy.validateCreate(cur);
         if (errs.length) throw invalid(this.#gk(), name, errs);
         if (r.namespaced && this.#namespaceCheck) await this.#namespaceCheck(meta.namespace!, this.gr, name);
-        this.#managedFields?.(undefined, cur, ctx, undefined);
         if (ctx.dryRun) {
           if (await this.#store.get(key)) throw alreadyExists(this.gr, name);
           hook?.committed?.(true);
@@ -436,14 +440,15 @@ export class ResourceStorage {
       if (!live) {
         if (!createIfMissing || subresource) throw notFound(this.gr, name);
         const obj = await patcher(undefined);
-        return { create: obj };
+        return { create: obj, managed: true };
       }
       const obj = await patcher(structuredClone(live));
       const m = writableMeta(obj);
       if (m.name !== undefined && m.name !== name) throw badRequest(`the name of the object (${m.name}) does not match the name on the URL (${name})`);
       // A resourceVersion the patch carries is a precondition.
       if (m.resourceVersion !== undefined && m.resourceVersion !== live.metadata?.resourceVersion) throw conflict(this.gr, name);
-      return { update: obj, precondition: m.resourceVersion !== undefined };
+      // The patch engine already recorded managedFields for this write.
+      return { update: obj, precondition: m.resourceVersion !== undefined, managed: true };
     });
   }
 
@@ -469,21 +474,21 @@ export class ResourceStorage {
         cm.name = name;
         delete cm.resourceVersion;
         try {
-          return { obj: await this.create(namespace, d.create, req), created: true };
+          return { obj: await this.create(namespace, d.create, { ...req, managed: d.managed ?? false }), created: true };
         } catch (e) {
           if (e instanceof ApiError && e.reason === 'AlreadyExists' && attempt < maxRetries) continue;
           throw e;
         }
       }
       const obj = d.update!;
-      const res = await this.#writeUpdate(key, kv!, live!, obj, req, subresource, d.internal ?? false);
+      const res = await this.#writeUpdate(key, kv!, live!, obj, req, subresource, d.internal ?? false, d.managed ?? false);
       if (res !== 'conflict') return { obj: res, created: false };
       if (hasPrecondition || d.precondition || attempt >= maxRetries) throw conflict(this.gr, name);
     }
   }
 
   /** Validates and writes an update of `live` to `obj`; 'conflict' when the store moved on. */
-  async #writeUpdate(key: string, kv: KeyValue, live: AnyObject, obj: AnyObject, req: WriteRequest, subresource: string | undefined, internal: boolean): Promise<AnyObject | 'conflict'> {
+  async #writeUpdate(key: string, kv: KeyValue, live: AnyObject, obj: AnyObject, req: WriteRequest, subresource: string | undefined, internal: boolean, managed: boolean): Promise<AnyObject | 'conflict'> {
     const r = this.resource;
     const ctx = this.#ctx(req);
     obj.apiVersion = resourceApiVersion(r);
@@ -522,13 +527,13 @@ export class ResourceStorage {
         throw e;
       }
     }
+    if (!managed && !internal) this.#managedFields?.(live, obj, ctx, subresource);
     // As kube's registry: BeginUpdate (allocation) first, then PrepareForUpdate and validation.
     const hook = await this.#hooks.beforeUpdate?.(ctx, obj, live, subresource);
     try {
       if (!internal) this.#strategy.prepareForUpdate(obj, live, subresource);
       const errs = this.#strategy.validateUpdate(obj, live, subresource);
       if (errs.length) throw invalid(this.#gk(), lm.name ?? '', errs);
-      this.#managedFields?.(live, obj, ctx, subresource);
       if (isDeepStrictEqual(stripForCompare(obj), stripForCompare(live))) {
         hook?.aborted?.(undefined);
         return live;
@@ -697,6 +702,8 @@ interface Decision {
   precondition?: boolean;
   /** Skip prepareForUpdate (writes from inside the API server). */
   internal?: boolean;
+  /** managedFields are already recorded (patches and apply). */
+  managed?: boolean;
 }
 
 function tooLargeResourceVersion(rv: number, current: number): ApiError {
