@@ -150,7 +150,7 @@ export class InProcessClient implements Client {
   ): Promise<T> {
     const w = this.#write(opts);
     const body = typeof patch === 'string' ? patch : JSON.stringify(patch);
-    const req = (live: AnyObject | undefined) => ({
+    const req = () => ({
       namespace,
       name,
       fieldManager: w.fieldManager,
@@ -162,10 +162,10 @@ export class InProcessClient implements Client {
     if (subresource === 'scale') {
       if (!this.#o.scale) throw badRequest('scale is not served');
       const cur = await this.#o.scale.get(this.#storage(r), namespace, name);
-      const next = this.#o.patch(r, type, cur, body, req(cur)).object;
+      const next = this.#o.patch(r, type, cur, body, req()).object;
       return (await this.#o.scale.update(this.#storage(r), namespace, name, next, this.#o.user)) as unknown as T;
     }
-    const res = await this.#storage(r).patch(namespace, name, (live) => this.#o.patch(r, type, live, body, req(live)).object, w, subresource, type === 'apply');
+    const res = await this.#storage(r).patch(namespace, name, (live) => this.#o.patch(r, type, live, body, req()).object, w, subresource, type === 'apply');
     return res.obj as unknown as T;
   }
 

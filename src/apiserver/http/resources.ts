@@ -377,7 +377,7 @@ async function handlePatch(ctx: RequestContext): Promise<void> {
     ctx.info.subresource,
     type === 'apply',
   );
-  if (warnings.length) ctx.res.setHeader('Warning', warningHeaders(warnings).Warning!);
+  if (warnings.length) ctx.res.setHeader('Warning', warningHeaders(warnings).Warning);
   await writeObject(ctx, out.created ? 201 : 200, out.obj, accept);
 }
 
