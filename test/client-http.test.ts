@@ -29,7 +29,7 @@ let nsCount = 0;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'svcnet-client-http-'));
-  server = await startServer({ dataDir: join(dir, 'data'), listen: '127.0.0.1:0', store: new MemoryStore() });
+  server = await startServer({ dataDir: join(dir, 'data'), listen: '127.0.0.1:0', store: new MemoryStore(), serviceCIDRs: ['10.96.0.0/12'] });
   client = HttpClient.fromKubeconfig(server.kubeconfigPath, { userAgent: 'svcnet-client-test/v0' });
 });
 

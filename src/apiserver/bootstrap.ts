@@ -13,6 +13,7 @@ export const systemNamespaces = ['default', 'kube-system', 'kube-public', 'kube-
 export const bundledNamespaces = ['metallb-system'];
 
 const log = logger('bootstrap');
+let warnedEndpoints = false;
 
 export interface BootstrapOptions {
   client: Client;
@@ -69,7 +70,15 @@ export async function reconcileSystemObjects(o: BootstrapOptions): Promise<void>
     metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
     subsets: [{ addresses: [{ ip: o.advertiseAddress }], ports: [{ name: 'https', port: o.port, protocol: 'TCP' }] }],
   };
-  await ensure(client, Endpoints, 'default', ep, (cur) => JSON.stringify(cur.subsets) === JSON.stringify(ep.subsets));
+  // A loopback advertise address is refused in Endpoints outside host mode (as in Kubernetes):
+  // the Service then stays without endpoints, and the server keeps running.
+  try {
+    await ensure(client, Endpoints, 'default', ep, (cur) => JSON.stringify(cur.subsets) === JSON.stringify(ep.subsets));
+  } catch (err) {
+    if (!warnedEndpoints) log.warn({ err, advertiseAddress: o.advertiseAddress }, 'cannot publish the kubernetes Endpoints; set --advertise-address');
+    warnedEndpoints = true;
+    return;
+  }
   const slice: EndpointSlice = {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
