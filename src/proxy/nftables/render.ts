@@ -266,7 +266,7 @@ export function baseObjects(fc: FamilyConfig): ObjectSpec[] {
   const mark = hex(MasqueradeMark);
   // Numeric priorities (dstnat = -100, srcnat = 100): nft 1.0.6 knows "dstnat" only at prerouting.
   const base = (hook: string, type: string, prio: string): string => `{ type ${type} hook ${hook} priority ${prio} ; policy accept ; }`;
-  const serviceEndpointsCheck = [`${k} vmap @no-endpoint-services`, `${f} daddr @cluster-ips reject`];
+  const serviceEndpointsCheck = [`${k} vmap @no-endpoint-services`, `${f} daddr @cluster-ips goto reject-chain`];
   if (fc.serviceCIDRs.length) serviceEndpointsCheck.push(`${f} daddr ${setLiteral(fc.serviceCIDRs)} drop`);
   return [
     { kind: 'map', name: 'service-ips', decl: `{ type ${keyType(f)} : verdict ; }` },
@@ -293,7 +293,9 @@ export function baseObjects(fc: FamilyConfig): ObjectSpec[] {
     { kind: 'chain', name: 'services', rules: [`${k} vmap @service-ips`] },
     { kind: 'chain', name: 'mark-for-masquerade', rules: [`meta mark set meta mark or ${mark}`] },
     { kind: 'chain', name: 'masquerading', rules: [`meta mark & ${mark} == 0 return`, `meta mark set meta mark xor ${mark}`, 'masquerade fully-random'] },
-    { kind: 'chain', name: 'reject-chain', rules: ['reject'] },
+    // TCP gets a reset rather than ICMP port-unreachable: the kernel rate-limits ICMP per peer
+    // (a burst of 6, then one a second), which would turn "refused at once" into retries.
+    { kind: 'chain', name: 'reject-chain', rules: ['meta l4proto tcp reject with tcp reset', 'reject'] },
   ];
 }
 

@@ -62,6 +62,8 @@ const RE = {
   dnat: new RegExp(`^dnat ip6? to (${EXPR}) map @([\\w-]+)`),
   update: new RegExp(`^update @([\\w-]+) \\{ (${EXPR}) \\}`),
   masq: /^masquerade(?: fully-random)?/,
+  l4proto: /^meta l4proto (tcp|udp|sctp)\b/,
+  rejectReset: /^reject with tcp reset\b/,
   jump: /^(jump|goto) ([\w-]+)/,
   verdict: /^(return|drop|reject|accept)\b/,
 };
@@ -175,6 +177,11 @@ function runRule(rule: string, ctx: Ctx, opts: TracerOptions): ChainResult | 'ne
       if (found === Boolean(m[2])) return 'next';
       continue;
     }
+    if ((m = take(RE.l4proto))) {
+      if (ctx.pkt.proto !== m[1]) return 'next';
+      continue;
+    }
+    if (take(RE.rejectReset)) return { kind: 'verdict', v: 'reject' };
     if (take(RE.fibLocal)) {
       if (!(ctx.pkt.fromNode || opts.nodeIPs.includes(ctx.pkt.saddr))) return 'next';
       continue;
