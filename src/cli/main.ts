@@ -1,10 +1,13 @@
 // The svcnet command (bin/svcnet): every part of svcnet starts here.
 import { Command } from 'commander';
 import { runServer, type ServerFlags } from './server.ts';
+import { registerLab } from './lab.ts';
 
 const program = new Command('svcnet')
   .description('Kubernetes Service networking: API server, controllers, node agent, proxy and cluster DNS')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Subcommands such as `lab exec NODE -- CMD` pass the rest of the line through untouched.
+  .enablePositionalOptions();
 
 program
   .command('server')
@@ -21,6 +24,8 @@ program
   .action(async (o: ServerFlags) => {
     await runServer(o);
   });
+
+registerLab(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`svcnet: ${e instanceof Error ? e.message : String(e)}\n`);
