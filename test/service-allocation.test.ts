@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Service } from 'kubernetes-types/core/v1.js';
-import { Services, Namespaces, isApiError, type ApiError } from '../src/api/index.ts';
+import { Services, Namespaces, isApiError } from '../src/api/index.ts';
 import { HttpClient } from '../src/client/index.ts';
 import { MemoryStore, openStore } from '../src/store/index.ts';
 import { startServer, type RunningServer } from '../src/apiserver/index.ts';
