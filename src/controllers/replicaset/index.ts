@@ -1,0 +1,2 @@
+// The ReplicaSet controller (kube-controller-manager's "replicaset").
+export { ReplicaSetController, type ReplicaSetControllerOptions } from './controller.ts';

@@ -1,0 +1,63 @@
+// In-process clusters for controller tests: svcnet's API server on a memory store (host mode:
+// loopback pod addresses allowed), the controllers under test, and a fake kubelet.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '../../src/client/index.ts';
+import type { Controller, RunningControllers } from '../../src/controllers/index.ts';
+import { FakeKubelet, type FakeKubeletOptions } from './fake-kubelet.ts';
+
+process.env.SVCNET_LOG_LEVEL ??= 'warn';
+const { startServer } = await import('../../src/apiserver/index.ts');
+const { MemoryStore } = await import('../../src/store/index.ts');
+const { startControllers } = await import('../../src/controllers/index.ts');
+
+export interface Cluster {
+  /** The controller manager's client. */
+  client: Client;
+  /** A client acting as a user. */
+  user: Client;
+  kubelet: FakeKubelet;
+  controllers: RunningControllers;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(controllers: Controller[], kubeletOpts: FakeKubeletOptions = {}): Promise<Cluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'svcnet-workloads-'));
+  const server = await startServer({ dataDir: dir, listen: '127.0.0.1:0', store: new MemoryStore(), serviceCIDRs: ['127.96.0.0/16'], loopbackAddresses: true });
+  const client = server.client('system:kube-controller-manager', 'kube-controller-manager');
+  const user = server.client('admin', 'kubectl');
+  const running = await startControllers(client, { serviceCIDRs: ['127.96.0.0/16'], clusterDomain: 'cluster.local', mode: 'host' }, controllers);
+  const kubelet = new FakeKubelet(server.client('system:node', 'kubelet'), kubeletOpts);
+  await kubelet.start();
+  return {
+    client,
+    user,
+    kubelet,
+    controllers: running,
+    stop: async () => {
+      await kubelet.stop();
+      await running.stop();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls fn until it returns a value other than undefined/false, or fails after timeoutMs with the last value seen. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+      last = v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await sleep(50);
+  }
+}
