@@ -4,6 +4,7 @@ import type { Controller } from './manager.ts';
 import { EndpointSliceController } from './endpointslice/index.ts';
 import { EndpointsController } from './endpoints/index.ts';
 import { EndpointSliceMirroringController } from './endpointslicemirroring/index.ts';
+import { ReplicaSetController } from './replicaset/index.ts';
 
 export type ControllerFactory = () => Controller;
 
@@ -12,6 +13,7 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   endpointslice: () => new EndpointSliceController(),
   endpoint: () => new EndpointsController(),
   endpointslicemirroring: () => new EndpointSliceMirroringController(),
+  replicaset: () => new ReplicaSetController(),
 };
 
 export function defaultControllers(): Controller[] {
