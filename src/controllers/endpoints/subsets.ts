@@ -243,23 +243,21 @@ function sameMap(a: Readonly<Record<string, string>> | undefined, b: Readonly<Re
   return ka.length === Object.keys(b ?? {}).length && ka.every((k) => Object.prototype.hasOwnProperty.call(b ?? {}, k) && a![k] === b![k]);
 }
 
-/** capacityAnnotationSetCorrectly: under capacity and not annotated. */
-function capacityAnnotationSetCorrectly(annotations: Readonly<Record<string, string>> | undefined, subsets: readonly EndpointSubset[] | undefined): boolean {
-  let n = 0;
-  for (const s of subsets ?? []) n += (s.addresses?.length ?? 0) + (s.notReadyAddresses?.length ?? 0);
-  if (n > maxCapacity) return false;
-  return !Object.prototype.hasOwnProperty.call(annotations ?? {}, annotationOverCapacity);
-}
-
 /**
  * The Endpoints object to write for the Service, or undefined when `current` is already right
- * (same subsets, labels equal to the Service's, capacity annotation correct).
+ * (same subsets, labels equal to the Service's, over-capacity annotation where truncated).
  */
 export function desiredEndpoints(svc: Service, current: Endpoints | undefined, subsets: EndpointSubset[], triggerTime: string): Endpoints | undefined {
+  // Compared after truncation (Kubernetes compares before, so an over-capacity Service is
+  // rewritten on every sync; its API server then drops the no-op write).
+  const next = structuredClone(subsets);
+  const truncated = truncateSubsets(next);
   if (current) {
     const compareLabels = { ...(current.metadata?.labels ?? {}) };
     delete compareLabels[labelHeadless];
-    if (subsetsEqual(current.subsets, subsets) && sameMap(compareLabels, svc.metadata?.labels) && capacityAnnotationSetCorrectly(current.metadata?.annotations, current.subsets)) return undefined;
+    const annotated = current.metadata?.annotations?.[annotationOverCapacity];
+    const capacityRight = truncated ? annotated === 'truncated' : annotated === undefined;
+    if (subsetsEqual(current.subsets, next) && sameMap(compareLabels, svc.metadata?.labels) && capacityRight) return undefined;
   }
   const out: Endpoints = current
     ? structuredClone(current)
@@ -267,11 +265,11 @@ export function desiredEndpoints(svc: Service, current: Endpoints | undefined, s
   out.apiVersion = 'v1';
   out.kind = 'Endpoints';
   const meta = (out.metadata ??= {});
-  out.subsets = structuredClone(subsets);
+  out.subsets = next;
   const annotations = { ...(meta.annotations ?? {}) };
   if (triggerTime) annotations[annotationTriggerTime] = triggerTime;
   else delete annotations[annotationTriggerTime];
-  if (truncateSubsets(out.subsets)) annotations[annotationOverCapacity] = 'truncated';
+  if (truncated) annotations[annotationOverCapacity] = 'truncated';
   else delete annotations[annotationOverCapacity];
   meta.annotations = annotations;
   const labels = { ...(svc.metadata?.labels ?? {}) };
