@@ -88,6 +88,31 @@ export function registerLab(program: Command): void {
     });
 
   lab
+    .command('restart')
+    .description('stop a node\'s agent (or master-node\'s API server) and start it again as up did')
+    .option('--name <name>', 'lab name', 'lab')
+    .option('--signal <signal>', 'signal that stops it (SIGKILL: as a crash)', 'SIGTERM')
+    .option('--no-start', 'only stop it')
+    .argument('<member>', 'master-node, worker1, ...')
+    .action(async (member: string, o: { name: string; signal: string; start: boolean }) => {
+      const { labRestart } = await import('../lab/index.ts');
+      const p = await labRestart(o.name, member, { signal: o.signal as NodeJS.Signals, start: o.start });
+      process.stdout.write(p ? `${p.role} in ${member} started (pid ${p.pid})\n` : `${member} stopped\n`);
+    });
+
+  lab
+    .command('link')
+    .description('unplug (down) or plug back (up) a member\'s cable on the lab\'s LAN')
+    .option('--name <name>', 'lab name', 'lab')
+    .argument('<member>', 'master-node, worker1, ..., workstation')
+    .argument('<state>', 'up or down')
+    .action(async (member: string, state: string, o: { name: string }) => {
+      if (state !== 'up' && state !== 'down') throw new Error(`lab link: state ${JSON.stringify(state)}: expected up or down`);
+      const { labLink } = await import('../lab/index.ts');
+      await labLink(o.name, member, state);
+    });
+
+  lab
     .command('relay', { hidden: true })
     .description('relay bytes from one endpoint to another (tcp:<host>:<port> or unix:<path>)')
     .requiredOption('--listen <endpoint>')

@@ -115,20 +115,24 @@ function alive(pid: number): boolean {
 /** Starts a detached process (in a member's network namespace, or the host's), logging to a file. */
 function launch(info: LabInfo, role: string, member: Member | undefined, args: string[], log: string): ProcessInfo {
   const argv = member ? ['nsenter', `--net=/run/netns/${member.ns}`, '--', ...args] : args;
-  const fd = openSync(log, 'a');
+  return spawnRecorded(info, { role, member: member?.name, log, argv });
+}
+
+function spawnRecorded(info: LabInfo, p: Omit<ProcessInfo, 'pid'>): ProcessInfo {
+  const fd = openSync(p.log, 'a');
   try {
-    const child = spawn(argv[0], argv.slice(1), {
+    const child = spawn(p.argv[0], p.argv.slice(1), {
       detached: true,
       stdio: ['ignore', fd, fd],
       // SVCNET_LAB marks every process of the lab, so `down` finds them even without lab.json.
       env: { ...process.env, SVCNET_LAB: info.name },
     });
     child.unref();
-    if (child.pid === undefined) throw new Error(`could not start ${argv.join(' ')}`);
-    const p: ProcessInfo = { role, member: member?.name, pid: child.pid, log, argv };
-    info.processes.push(p);
+    if (child.pid === undefined) throw new Error(`could not start ${p.argv.join(' ')}`);
+    const rec: ProcessInfo = { ...p, pid: child.pid };
+    info.processes = [...info.processes.filter((x) => !(x.role === p.role && x.member === p.member)), rec];
     writeLab(info);
-    return p;
+    return rec;
   } finally {
     closeSync(fd);
   }
@@ -470,4 +474,41 @@ export function labExec(name: string, who: string, cmd: string[], nodes?: number
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
   });
+}
+
+function requireLab(name: string): LabInfo {
+  validateLabName(name);
+  const info = readLab(name);
+  if (!info) throw new Error(`no lab ${JSON.stringify(name)} (svcnet lab up --name ${name})`);
+  return info;
+}
+
+/**
+ * Stops a member's svcnet process (the agent, or the API server on master-node) with `signal`
+ * and, unless `start` is false, starts it again as `up` did (same flags, same data dir).
+ */
+export async function labRestart(name: string, member: string, opts: { signal?: NodeJS.Signals; start?: boolean } = {}): Promise<ProcessInfo | undefined> {
+  const info = requireLab(name);
+  const p = info.processes.find((x) => x.member === member && (x.role === 'agent' || x.role === 'apiserver'));
+  if (!p) throw new Error(`lab ${name}: no agent or API server runs in ${JSON.stringify(member)}`);
+  if (alive(p.pid) && labProcesses(name).includes(p.pid)) {
+    process.kill(p.pid, opts.signal ?? 'SIGTERM');
+    const until = Date.now() + 15_000;
+    while (alive(p.pid) && Date.now() < until) await sleep(50);
+    if (alive(p.pid)) process.kill(p.pid, 'SIGKILL');
+    while (alive(p.pid)) await sleep(20);
+  }
+  if (opts.start === false) return undefined;
+  return spawnRecorded(info, { role: p.role, member: p.member, log: p.log, argv: p.argv });
+}
+
+/** Unplugs (down) or plugs back (up) a member's cable: its port on the LAN bridge. */
+export async function labLink(name: string, member: string, state: 'up' | 'down', runner: Runner = systemRunner): Promise<void> {
+  const info = requireLab(name);
+  const t = labTopology(name, info.members.filter((m) => m.role !== 'workstation').length);
+  const m = members(t).find((x) => x.name === member);
+  if (!m) throw new Error(`lab ${name}: no member ${JSON.stringify(member)}`);
+  const cmd = ['ip', '-n', t.lanNs, 'link', 'set', m.lanIf, state];
+  assertClosed(t, [cmd]);
+  await must(runner, cmd);
 }
