@@ -5,6 +5,7 @@ import { EndpointSliceController } from './endpointslice/index.ts';
 import { EndpointsController } from './endpoints/index.ts';
 import { EndpointSliceMirroringController } from './endpointslicemirroring/index.ts';
 import { ReplicaSetController } from './replicaset/index.ts';
+import { LoadBalancerController } from './loadbalancer/index.ts';
 
 export type ControllerFactory = () => Controller;
 
@@ -14,6 +15,7 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   endpoint: () => new EndpointsController(),
   endpointslicemirroring: () => new EndpointSliceMirroringController(),
   replicaset: () => new ReplicaSetController(),
+  loadbalancer: () => new LoadBalancerController(),
 };
 
 export function defaultControllers(): Controller[] {
