@@ -147,7 +147,7 @@ describe('nftables rulesets with real nft', { skip }, () => {
       assert.equal((await b.sync(stateOf(objs([L('10.244.1.5'), L('10.244.1.9')])), new Set())).mode, 'full');
       assert.match(await list('ip', 'slot-1'), /10\.96\.0\.10 \. tcp \. 80 : 10\.244\.1\.9 \. 8080/);
     } finally {
-      nft.close();
+      nft.close?.();
     }
   });
 
@@ -230,7 +230,7 @@ describe('nftables proxy with real traffic', { skip }, () => {
       [p1, 'p1', P1],
       [p2, 'p2', P2],
     ] as const) {
-      const child = spawn('ip', ['netns', 'exec', pod, process.execPath, `${fixtures}server.mjs`, name, ip, '8080'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn('ip', ['netns', 'exec', pod, process.execPath, '--import', 'tsx', `${fixtures}server.ts`, name, ip, '8080'], { stdio: ['ignore', 'pipe', 'inherit'] });
       servers.push(child);
       await new Promise<void>((resolve, reject) => {
         child.stdout.once('data', () => resolve());
@@ -269,7 +269,7 @@ describe('nftables proxy with real traffic', { skip }, () => {
     ms: number[];
   }
   const requests = async (from: string, host: string, port: number, n: number, timeoutMs = 2000): Promise<Result> => {
-    const { stdout } = await inNs(from, process.execPath, `${fixtures}client.mjs`, host, String(port), String(n), '10', String(timeoutMs));
+    const { stdout } = await inNs(from, process.execPath, '--import', 'tsx', `${fixtures}client.ts`, host, String(port), String(n), '10', String(timeoutMs));
     return JSON.parse(stdout) as Result;
   };
   /** Requests per pod name, whatever the source address. */
