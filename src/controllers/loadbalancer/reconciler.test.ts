@@ -99,6 +99,16 @@ test('at start every Service keeps the address its status holds; waiting ones ge
   assert.deepEqual(c.events, ['Service/a-pending Normal IPAllocated: Assigned IP ["192.168.1.201"]']);
 });
 
+test('at start a Service with a stranded address cannot take the address another one holds', async () => {
+  const c = new FakeCluster();
+  c.cm = legacy('192.168.1.200-192.168.1.202');
+  c.add('a-stranded', {}, ['10.0.0.99']);
+  c.add('b', {}, ['192.168.1.200'], { 'metallb.io/ip-allocated-from-pool': 'default' });
+  await start(c);
+  assert.deepEqual([c.ip('a-stranded'), c.ip('b')], [['192.168.1.201'], ['192.168.1.200']]);
+  assert.deepEqual(c.writes.map((w) => w.metadata?.name), ['a-stranded']);
+});
+
 test('a deleted Service frees its address for a waiting one', async () => {
   const c = new FakeCluster();
   c.cm = legacy('192.168.1.200/32');

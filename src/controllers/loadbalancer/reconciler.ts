@@ -7,8 +7,8 @@ import type { IPAddressPool } from '../../api/validation/index.ts';
 import type { Logger } from '../../util/index.ts';
 import { Allocator, type PoolCounters } from './allocator.ts';
 import { buildPools, poolsFingerprint } from './config.ts';
-import { annotationAllocatedFromPool, convergeService, deprecatedAnnotationPrefix, serviceKey, type LBEvent } from './converge.ts';
-import { formatAddr } from './ip.ts';
+import { allocRequest, annotationAllocatedFromPool, convergeService, deprecatedAnnotationPrefix, serviceFamily, serviceKey, type LBEvent } from './converge.ts';
+import { formatAddr, parseAddr, type Addr } from './ip.ts';
 
 export interface Executor {
   /** Writes the Service through its status subresource (status and annotations, as MetalLB's UpdateStatus). */
@@ -176,6 +176,9 @@ export class LoadBalancerReconciler {
     list.sort((a, b) => ingress(b) - ingress(a) || serviceKey(a).localeCompare(serviceKey(b)));
     const failed: string[] = [];
     let freed = false;
+    // Claim first every address a status holds and the config allows, so that a Service whose
+    // address is stranded cannot take another's while it is moved (MetalLB only sorts).
+    if (!pendingOnly && this.configLoaded) for (const s of list) this.#claim(s);
     // Allocations of Services no longer there (deleted while the config changed) are dropped.
     const present = new Set(this.#lister.services().map(serviceKey));
     for (const k of this.allocator.keys()) if (!present.has(k)) freed = (await this.syncService(k)).freed || freed;
@@ -189,6 +192,18 @@ export class LoadBalancerReconciler {
       }
     }
     return { failed, freed };
+  }
+
+  #claim(svc: Service): void {
+    const key = serviceKey(svc);
+    if (svc.spec?.type !== 'LoadBalancer' || svc.spec.loadBalancerClass || this.allocator.pool(key) !== '') return;
+    const ips = (svc.status?.loadBalancer?.ingress ?? []).map((i) => (i.ip ? parseAddr(i.ip) : undefined)).filter((a): a is Addr => a !== undefined);
+    if (ips.length === 0) return;
+    try {
+      this.allocator.assign(allocRequest(svc, serviceFamily(svc)), ips);
+    } catch {
+      // Not allowed any more: the Service's own pass says so and moves it.
+    }
   }
 
   hasDirtyPools(): boolean {
