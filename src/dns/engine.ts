@@ -1,7 +1,7 @@
 // The query engine between the sockets and the answer function: validates a query without
 // allocating, serves ready-made bytes from the answer memo or the forward cache, and otherwise
 // asks the answer function, the forwarder, or both (ExternalName targets outside the cluster).
-import { logger } from '../util/index.ts';
+import { limitedErrorLog } from './log.ts';
 import { AnswerCache, AnswerMemo, cacheTTL, questionHash, questionKey, type CachedAnswer } from './cache.ts';
 import type { Forwarder, Relay } from './forward.ts';
 import { ForwardError } from './forward.ts';
@@ -13,7 +13,7 @@ import { answer, question, type DnsConfig, type DnsQuestion } from './records.ts
 import type { Answer, RR } from './rr.ts';
 import { lowerBytes, nameToWire, parseMessage, RCODE, TYPE, WireError, wireToName, type WireRR } from './wire.ts';
 
-const log = logger('dns');
+const logError = limitedErrorLog();
 
 /** Where a query came from: a listener and the peer to answer (a UDP address or a TCP connection). */
 export interface Listener<P> {
@@ -213,7 +213,7 @@ export class DnsEngine {
       return this.#slow(msg, l, peer, hash, chash, flags, timed ? t0 : performance.now(), tIdx);
     } catch (e) {
       this.#stats.panics.inc();
-      log.error({ err: (e as Error).message, name: safeName(msg, s.qEnd), qtype: s.qtype }, 'dns: error answering a query');
+      logError({ err: (e as Error).message, name: safeName(msg, s.qEnd), qtype: s.qtype }, 'dns: error answering a query');
       this.#stats.response(l.index, RCODE.SERVFAIL, 0, tIdx, this.#fastTime(timed, t0));
       return headerOnly(msg, RCODE.SERVFAIL);
     }
@@ -256,7 +256,7 @@ export class DnsEngine {
       const rcode = e instanceof ForwardError && e.kind === 'refused' ? RCODE.REFUSED : RCODE.SERVFAIL;
       if (!(e instanceof ForwardError)) {
         this.#stats.panics.inc();
-        log.error({ err: (e as Error).message, name: q.labels.join('.'), qtype: s.qtype }, 'dns: error answering a query');
+        logError({ err: (e as Error).message, name: q.labels.join('.'), qtype: s.qtype }, 'dns: error answering a query');
       }
       this.#stats.response(l.index, rcode, rcode === RCODE.REFUSED ? 3 : 0, tIdx, (performance.now() - t0) / 1000);
       l.send(withQuestion(query, saved, rcode), peer);

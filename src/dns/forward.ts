@@ -7,11 +7,11 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { logger } from '../util/index.ts';
+import { limitedErrorLog, log } from './log.ts';
 import type { ForwardMetrics } from './metrics.ts';
 import { flag, parseMessage, rcodeName, TYPE, wireToName, type Message, type WireRR } from './wire.ts';
 
-const log = logger('dns');
+const logError = limitedErrorLog();
 
 export interface Upstream {
   host: string;
@@ -228,7 +228,7 @@ export class Forwarder {
       }
     }
     const name = wireToName(qname);
-    log.error({ name, qtype, err: lastErr?.message }, 'forward: no upstream answered');
+    logError({ name, qtype, err: lastErr?.message }, 'forward: no upstream answered');
     throw new ForwardError('failed', `no upstream answered ${name}: ${lastErr?.message ?? 'deadline passed'}`);
   }
 
@@ -276,7 +276,7 @@ export class Forwarder {
     if (list.length < SOCKETS_PER_FAMILY) {
       const s = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', lookup: (a, _o, cb) => cb(null, a, v6 ? 6 : 4) });
       s.on('message', (msg, rinfo) => this.#onMessage(s, msg, rinfo));
-      s.on('error', (err) => log.error({ err: err.message }, 'forward: socket error'));
+      s.on('error', (err) => logError({ err: err.message }, 'forward: socket error'));
       list.push(s);
       return s;
     }

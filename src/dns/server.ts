@@ -7,14 +7,14 @@ import { Registry } from 'prom-client';
 import type { Namespace, Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Informer } from '../client/index.ts';
-import { logger } from '../util/index.ts';
+import { limitedErrorLog, log } from './log.ts';
 import { DnsEngine, type Listener } from './engine.ts';
 import { Forwarder, parseUpstream, readResolvConf, type Upstream } from './forward.ts';
 import { CacheMetrics, DnsStats, ForwardMetrics } from './metrics.ts';
 import { DnsModel, namespaceName, toDnsPod, toDnsService, toDnsSlice, type ConvertOptions } from './model.ts';
 import type { DnsConfig, PodsMode } from './records.ts';
 
-const log = logger('dns');
+const logError = limitedErrorLog();
 
 export interface ListenAddress {
   host: string;
@@ -267,7 +267,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       const out = engine.handle(msg, ul, rinfo);
       if (out) udp.send(out, rinfo.port, rinfo.address);
     });
-    udp.on('error', (err) => log.error({ err: err.message, listener: servers[index] }, 'dns: udp socket error'));
+    udp.on('error', (err) => logError({ err: err.message, listener: servers[index] }, 'dns: udp socket error'));
 
     const tl: Listener<net.Socket> = {
       index,
@@ -304,7 +304,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       sock.on('error', () => sock.destroy());
       sock.on('close', () => conns.delete(sock));
     });
-    tcps[index].on('error', (err) => log.error({ err: err.message, listener: servers[index] }, 'dns: tcp listener error'));
+    tcps[index].on('error', (err) => logError({ err: err.message, listener: servers[index] }, 'dns: tcp listener error'));
   });
 
   const synced = feed(model, opts, { endpointPodNames: opts.endpointPodNames }, podsMode === 'verified');
