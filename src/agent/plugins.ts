@@ -1,0 +1,33 @@
+// Node-level plugins: components that run once per node beside the agent, with its client and
+// node name. The service proxy (src/proxy, startProxier) and the cluster DNS (src/dns,
+// startDnsServer) are meant to be started here; `defaultNodePlugins` lists what `svcnet agent`
+// and `svcnet server` start on every node (empty until those are wired in).
+import type { Client, InformerFactory } from '../client/index.ts';
+import type { Logger } from '../util/index.ts';
+
+export interface NodePluginContext {
+  client: Client;
+  nodeName: string;
+  mode: 'host' | 'netns';
+  /** The node's addresses, primary first. */
+  nodeIPs: readonly string[];
+  /** A directory of the plugin's own under the agent's data dir. */
+  dataDir: string;
+  /** The agent's informers (already started): share them rather than watching twice. */
+  informers: InformerFactory;
+  log: Logger;
+}
+
+export interface RunningPlugin {
+  stop(): Promise<void>;
+}
+
+export interface NodePlugin {
+  readonly name: string;
+  start(ctx: NodePluginContext): Promise<RunningPlugin>;
+}
+
+/** The plugins every node runs; add the proxy and DNS here (one entry each). */
+export function defaultNodePlugins(): NodePlugin[] {
+  return [];
+}

@@ -1,0 +1,762 @@
+// One pod's worker (kubelet's pod worker and syncPod, cut to svcnet's size): brings the pod's
+// containers to what its spec and restart policy want, runs its probes, terminates it
+// gracefully when it is deleted, and writes its status. Each worker syncs one step at a time;
+// every change (pod update, container exit, probe result, back-off expiry) asks for a new sync.
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { Container, ContainerStatus, LifecycleHandler, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import { Pods, isNotFound, isConflict } from '../api/index.ts';
+import type { Client, EventRecorder } from '../client/index.ts';
+import type { Logger } from '../util/index.ts';
+import { Backoff, goDuration, type BackoffEntry } from './backoff.ts';
+import { ContainerConfigError, containerEnv, expandCommand, type EnvContext } from './env.ts';
+import { ImageTable, imageStatusName, resolveCommand } from './images.ts';
+import { initialProbeState, probeGate, probeKindTitle, probeOf, runProbe, stepProbe, type ProbeKind, type ProbeState } from './probes.ts';
+import type { ContainerInfo, PodRuntime, Sandbox } from './runtime/index.ts';
+import { containerStatus, podDesc, podStatus, type ContainerView, type InstanceView } from './status.ts';
+import type { PodDnsProvider } from './dns.ts';
+
+export interface WorkerDeps {
+  runtime: PodRuntime;
+  client: Client;
+  recorder: EventRecorder;
+  nodeName: string;
+  hostIPs(): string[];
+  podCIDRs(): string[];
+  envSources: Omit<EnvContext, 'pod' | 'podIPs' | 'hostIPs' | 'warn'>;
+  images: ImageTable;
+  backoff: Backoff;
+  /** <data-dir>/pods: pod records and logs. */
+  podsDir: string;
+  maxLogBytes: number;
+  dns?: PodDnsProvider;
+  /** The environment every container starts from (PATH, HOME). */
+  baseEnv: Record<string, string>;
+  log: Logger;
+  /** The worker has cleaned up after a deleted pod. */
+  onGone(uid: string): void;
+}
+
+/** One container instance known to the worker. */
+interface Instance extends InstanceView {
+  attempt: number;
+  logPath: string;
+}
+
+interface ContainerSlot {
+  spec: Container;
+  init: boolean;
+  current?: Instance;
+  previous?: Instance;
+  waiting?: { reason: string; message?: string };
+  probes: Partial<Record<ProbeKind, ProbeState>>;
+  probeTimers: NodeJS.Timeout[];
+  /** The instance id whose probes run. */
+  probedId?: string;
+  restartTimer?: NodeJS.Timeout;
+  /** The agent is stopping this instance (liveness failure or termination). */
+  stopping?: boolean;
+}
+
+/** What survives an agent restart (<data-dir>/pods/<uid>.json). */
+interface PodRecord {
+  uid: string;
+  namespace: string;
+  name: string;
+  startTime: string;
+  containers: Record<string, { current?: Instance; previous?: Instance }>;
+  backoff: Record<string, BackoffEntry>;
+}
+
+const minimumGracePeriodMs = 2000;
+
+function instanceFrom(info: ContainerInfo): Instance {
+  const i: Instance = { id: info.id, state: info.state, startedAt: info.startedAt, attempt: info.attempt, logPath: info.logPath };
+  if (info.finishedAt) i.finishedAt = info.finishedAt;
+  if (info.exitCode !== undefined) i.exitCode = info.exitCode;
+  if (info.signal) i.signal = info.signal;
+  if (info.reason) i.reason = info.reason;
+  if (info.message) i.message = info.message;
+  return i;
+}
+
+export class PodWorker {
+  readonly uid: string;
+  pod: Pod;
+  readonly #d: WorkerDeps;
+  readonly #log: Logger;
+  readonly #slots = new Map<string, ContainerSlot>();
+  #sandbox: Sandbox | undefined;
+  #startTime: string;
+  #removed = false;
+  #terminating = false;
+  #terminated = false;
+  #deleteSent = false;
+  #dirty = false;
+  #running: Promise<void> | undefined;
+  #lastStatus = '';
+  #closed = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(pod: Pod, deps: WorkerDeps, record?: PodRecord) {
+    this.uid = pod.metadata?.uid ?? '';
+    this.pod = pod;
+    this.#d = deps;
+    this.#log = deps.log.child({ pod: `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}` });
+    this.#startTime = record?.startTime ?? new Date().toISOString();
+    for (const c of pod.spec?.initContainers ?? []) this.#slots.set(c.name, this.#newSlot(c, true));
+    for (const c of pod.spec?.containers ?? []) this.#slots.set(c.name, this.#newSlot(c, false));
+    this.#sandbox = deps.runtime.sandboxes().find((s) => s.uid === this.uid);
+    if (record) {
+      deps.backoff.restore(record.backoff);
+      for (const [name, r] of Object.entries(record.containers)) {
+        const slot = this.#slots.get(name);
+        if (!slot) continue;
+        slot.previous = r.previous;
+        if (r.current) {
+          const live = deps.runtime.container(r.current.id);
+          slot.current = live ? { ...instanceFrom(live), attempt: r.current.attempt } : { ...r.current, state: 'exited', exitCode: r.current.exitCode ?? 137 };
+        }
+      }
+    }
+    // A pod the API already shows finished stays finished (restartPolicy Never/OnFailure).
+    const phase = pod.status?.phase;
+    if ((phase === 'Succeeded' || phase === 'Failed') && !this.#anyRunning()) this.#terminated = true;
+  }
+
+  #newSlot(spec: Container, init: boolean): ContainerSlot {
+    return { spec, init, probes: {}, probeTimers: [] };
+  }
+
+  get name(): string {
+    return this.pod.metadata?.name ?? '';
+  }
+
+  get namespace(): string {
+    return this.pod.metadata?.namespace ?? '';
+  }
+
+  /** The pod's directory for logs: <ns>_<name>_<uid> as kubelet's /var/log/pods. */
+  get #podDir(): string {
+    return join(this.#d.podsDir, `${this.namespace}_${this.name}_${this.uid}`);
+  }
+
+  update(pod: Pod): void {
+    this.pod = pod;
+    this.kick();
+  }
+
+  /** The pod is gone from the API (deleted at last, or force-deleted). */
+  removed(): void {
+    this.#removed = true;
+    this.kick();
+  }
+
+  onContainerExit(info: ContainerInfo): void {
+    for (const slot of this.#slots.values()) {
+      if (slot.current?.id === info.id) {
+        slot.current = { ...instanceFrom(info), attempt: slot.current.attempt };
+        this.#stopProbes(slot);
+        this.#log.info({ container: slot.spec.name, exitCode: info.exitCode, reason: info.reason }, 'container exited');
+      }
+    }
+    this.#persist();
+    this.kick();
+  }
+
+  kick(): void {
+    this.#dirty = true;
+    if (this.#running || this.#closed) return;
+    this.#running = (async () => {
+      while (this.#dirty && !this.#closed) {
+        this.#dirty = false;
+        try {
+          await this.#sync();
+        } catch (err) {
+          this.#log.warn({ err }, 'pod sync failed; retrying');
+          this.#retryLater(2000);
+        }
+      }
+      this.#running = undefined;
+    })();
+  }
+
+  #retryLater(ms: number): void {
+    if (this.#retryTimer) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.kick();
+    }, ms);
+    this.#retryTimer.unref();
+  }
+
+  /** Stops timers (agent shutdown); processes keep running. */
+  close(): void {
+    this.#closed = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    for (const s of this.#slots.values()) {
+      this.#stopProbes(s);
+      if (s.restartTimer) clearTimeout(s.restartTimer);
+    }
+  }
+
+  #anyRunning(): boolean {
+    return [...this.#slots.values()].some((s) => s.current?.state === 'running');
+  }
+
+  // ---- the sync loop ----
+
+  async #sync(): Promise<void> {
+    if (this.#removed) {
+      await this.#killAll(this.#graceMs(), 'removed');
+      await this.#cleanup();
+      return;
+    }
+    if (this.pod.metadata?.deletionTimestamp) {
+      await this.#terminate();
+      return;
+    }
+    if (this.#terminated) {
+      await this.#writeStatus();
+      return;
+    }
+    if (!(await this.#ensureSandbox())) {
+      await this.#writeStatus();
+      return;
+    }
+    const initDone = await this.#syncInit();
+    if (initDone) await this.#syncMain();
+    await this.#writeStatus();
+  }
+
+  async #ensureSandbox(): Promise<boolean> {
+    if (this.#sandbox) return true;
+    const hostNetwork = this.pod.spec?.hostNetwork ?? false;
+    const cidrs = this.#d.podCIDRs();
+    if (!hostNetwork && !cidrs.length) {
+      for (const s of this.#slots.values()) s.waiting = { reason: 'ContainerCreating' };
+      this.#retryLater(2000);
+      return false;
+    }
+    const dns = this.#d.dns?.(this.pod);
+    try {
+      this.#sandbox = await this.#d.runtime.runSandbox({
+        uid: this.uid,
+        namespace: this.namespace,
+        name: this.name,
+        hostname: this.pod.spec?.hostname ?? this.name,
+        hostNetwork,
+        podCIDRs: cidrs,
+        resolvConf: dns?.resolvConf,
+        hosts: dns?.hosts,
+      });
+    } catch (err) {
+      const message = `Failed to create pod sandbox: ${err instanceof Error ? err.message : String(err)}`;
+      void this.#d.recorder.event(this.pod, 'Warning', 'FailedCreatePodSandBox', message);
+      this.#retryLater(5000);
+      return false;
+    }
+    mkdirSync(this.#podDir, { recursive: true, mode: 0o750 });
+    this.#persist();
+    return true;
+  }
+
+  /** Runs init containers one after another; true when all have succeeded. */
+  async #syncInit(): Promise<boolean> {
+    const policy = this.pod.spec?.restartPolicy ?? 'Always';
+    for (const c of this.pod.spec?.initContainers ?? []) {
+      const slot = this.#slots.get(c.name)!;
+      const cur = slot.current;
+      if (!cur) {
+        await this.#start(slot);
+        return false;
+      }
+      if (cur.state === 'running') return false;
+      if (cur.exitCode === 0) continue;
+      if (policy === 'Never') {
+        this.#terminated = true;
+        return false;
+      }
+      await this.#restartWithBackoff(slot);
+      return false;
+    }
+    for (const s of this.#slots.values()) if (!s.init && !s.current && s.waiting?.reason === 'PodInitializing') s.waiting = undefined;
+    return true;
+  }
+
+  async #syncMain(): Promise<void> {
+    const policy = this.pod.spec?.restartPolicy ?? 'Always';
+    let willRun = false;
+    for (const c of this.pod.spec?.containers ?? []) {
+      const slot = this.#slots.get(c.name)!;
+      const cur = slot.current;
+      if (!cur) {
+        await this.#start(slot);
+        willRun = true;
+        continue;
+      }
+      if (cur.state === 'running') {
+        willRun = true;
+        this.#ensureProbes(slot);
+        continue;
+      }
+      const restart = policy === 'Always' || (policy === 'OnFailure' && cur.exitCode !== 0);
+      if (restart) {
+        willRun = true;
+        await this.#restartWithBackoff(slot);
+      } else slot.waiting = undefined;
+    }
+    if (!willRun) {
+      this.#terminated = true;
+      this.#log.info({ phase: 'terminal' }, 'all containers finished');
+    }
+  }
+
+  async #restartWithBackoff(slot: ContainerSlot): Promise<void> {
+    const cur = slot.current!;
+    const key = `${this.uid}/${slot.spec.name}`;
+    const finished = Date.parse(cur.finishedAt ?? '') || Date.now();
+    const now = Date.now();
+    if (this.#d.backoff.inBackoffSince(key, finished, now)) {
+      const wait = this.#d.backoff.restartAt(key, finished) - now;
+      const msg = `back-off ${goDuration(this.#d.backoff.get(key))} restarting failed container=${slot.spec.name} pod=${podDesc(this.pod)}`;
+      if (slot.waiting?.reason !== 'CrashLoopBackOff' || slot.waiting.message !== msg) {
+        void this.#d.recorder.event(this.pod, 'Warning', 'BackOff', `Back-off restarting failed container ${slot.spec.name} in pod ${podDesc(this.pod)}`);
+      }
+      slot.waiting = { reason: 'CrashLoopBackOff', message: msg };
+      if (!slot.restartTimer) {
+        slot.restartTimer = setTimeout(() => {
+          slot.restartTimer = undefined;
+          this.kick();
+        }, Math.max(10, wait + 5));
+        slot.restartTimer.unref();
+      }
+      return;
+    }
+    this.#d.backoff.next(key, finished);
+    await this.#start(slot);
+  }
+
+  #hostIPs(): string[] {
+    return this.#d.hostIPs();
+  }
+
+  #podIPs(): string[] {
+    return this.#sandbox?.ips ?? [];
+  }
+
+  async #start(slot: ContainerSlot): Promise<void> {
+    const c = slot.spec;
+    const sandbox = this.#sandbox!;
+    this.#d.images.reload();
+    const res = resolveCommand(c, this.#d.images, this.#d.nodeName);
+    if (res.kind === 'unmapped') {
+      if (slot.waiting?.reason !== res.reason) void this.#d.recorder.event(this.pod, 'Warning', 'Failed', `Error: ${res.reason}: ${res.message}`);
+      slot.waiting = { reason: res.reason, message: res.message };
+      this.#retryLater(10_000);
+      return;
+    }
+    const podIPs = this.#podIPs();
+    const base = new Map<string, string>(Object.entries(this.#d.baseEnv));
+    base.set('HOSTNAME', this.pod.spec?.hostname ?? this.name);
+    if (podIPs[0]) base.set('POD_IP', podIPs[0]);
+    for (const [k, v] of Object.entries(this.#d.dns?.(this.pod)?.env ?? {})) base.set(k, v);
+    let env: Map<string, string>;
+    try {
+      env = await containerEnv(c, { ...this.#d.envSources, pod: this.pod, podIPs, hostIPs: this.#hostIPs(), warn: (r, m) => void this.#d.recorder.event(this.pod, 'Warning', r, m) }, base);
+    } catch (e) {
+      if (!(e instanceof ContainerConfigError)) throw e;
+      if (slot.waiting?.message !== e.message) void this.#d.recorder.event(this.pod, 'Warning', 'Failed', `Error: ${e.message}`);
+      slot.waiting = { reason: 'CreateContainerConfigError', message: e.message };
+      this.#retryLater(5000);
+      return;
+    }
+    const full = new Map([...base, ...env]);
+    const argv = expandCommand(res.argv, full);
+    const attempt = slot.current ? slot.current.attempt + 1 : 0;
+    const dir = join(this.#podDir, c.name);
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
+    const logPath = join(dir, `${attempt}.log`);
+    const imageName = c.image ?? '';
+    if (!slot.current) void this.#d.recorder.event(this.pod, 'Normal', 'Pulled', `Container image ${JSON.stringify(imageName)} already present on machine`);
+    const info = await this.#d.runtime.startContainer(sandbox, {
+      podUid: this.uid,
+      name: c.name,
+      attempt,
+      argv,
+      env: Object.fromEntries(full),
+      cwd: c.workingDir,
+      builtin: res.builtin,
+      logPath,
+      maxLogBytes: this.#d.maxLogBytes,
+    });
+    // The instance before the previous one is no longer shown anywhere: forget it and its log.
+    const old = slot.previous;
+    slot.previous = slot.current;
+    slot.current = { ...instanceFrom(info), attempt };
+    slot.waiting = undefined;
+    slot.stopping = false;
+    if (old) {
+      rmSync(old.logPath, { force: true });
+      rmSync(`${old.logPath}.1`, { force: true });
+      if (old.state === 'exited') await this.#d.runtime.removeContainer(old.id).catch(() => undefined);
+    }
+    this.#persist();
+    if (info.state === 'exited') {
+      void this.#d.recorder.event(this.pod, 'Warning', 'Failed', `Error: ${info.message ?? 'failed to start container'}`);
+      return;
+    }
+    void this.#d.recorder.event(this.pod, 'Normal', 'Created', `Created container: ${c.name}`);
+    void this.#d.recorder.event(this.pod, 'Normal', 'Started', `Started container ${c.name}`);
+    this.#log.debug({ container: c.name, attempt, pid: info.pid }, 'container started');
+    this.#ensureProbes(slot);
+  }
+
+  // ---- probes ----
+
+  #ensureProbes(slot: ContainerSlot): void {
+    const cur = slot.current;
+    if (!cur || cur.state !== 'running' || slot.init || slot.probedId === cur.id || this.#terminating) return;
+    this.#stopProbes(slot);
+    slot.probedId = cur.id;
+    for (const kind of ['startup', 'liveness', 'readiness'] as const) {
+      const probe = probeOf(slot.spec, kind);
+      if (!probe) continue;
+      slot.probes[kind] = initialProbeState(kind);
+      const periodMs = (probe.periodSeconds ?? 10) * 1000;
+      const tick = () => {
+        if (slot.probedId !== cur.id || this.#closed) return;
+        void this.#probeOnce(slot, kind, cur).finally(() => {
+          if (slot.probedId !== cur.id || this.#closed) return;
+          const t = setTimeout(tick, periodMs);
+          t.unref();
+          slot.probeTimers.push(t);
+        });
+      };
+      const runningFor = Date.now() - Date.parse(cur.startedAt);
+      const first = Math.max(0, (probe.initialDelaySeconds ?? 0) * 1000 - runningFor);
+      const t = setTimeout(tick, first);
+      t.unref();
+      slot.probeTimers.push(t);
+    }
+  }
+
+  #stopProbes(slot: ContainerSlot): void {
+    for (const t of slot.probeTimers) clearTimeout(t);
+    slot.probeTimers = [];
+    slot.probedId = undefined;
+  }
+
+  #started(slot: ContainerSlot): boolean {
+    if (slot.current?.state !== 'running') return false;
+    if (!slot.spec.startupProbe) return true;
+    return slot.probes.startup?.result === 'success';
+  }
+
+  #ready(slot: ContainerSlot): boolean {
+    if (!this.#started(slot)) return false;
+    if (!slot.spec.readinessProbe) return true;
+    return slot.probes.readiness?.result === 'success';
+  }
+
+  async #probeOnce(slot: ContainerSlot, kind: ProbeKind, inst: Instance): Promise<void> {
+    const probe = probeOf(slot.spec, kind)!;
+    const state = slot.probes[kind];
+    if (!state || state.onHold || slot.current?.id !== inst.id || inst.state !== 'running') return;
+    if (this.pod.metadata?.deletionTimestamp && kind !== 'readiness') return;
+    const runningFor = Date.now() - Date.parse(inst.startedAt);
+    if (!probeGate(kind, probe, runningFor, this.#started(slot))) return;
+    const out = await runProbe(probe, {
+      podIP: this.#podIPs()[0] ?? '127.0.0.1',
+      container: slot.spec,
+      exec: (argv, timeoutMs) => this.#execCollect(inst.id, argv, timeoutMs),
+    });
+    if (slot.current?.id !== inst.id || slot.probes[kind] !== state) return;
+    const title = probeKindTitle(kind);
+    if (out.result === 'unknown') {
+      void this.#d.recorder.event(this.pod, 'Warning', 'Unhealthy', `${title} probe errored: ${out.output}`);
+      return;
+    }
+    if (out.result === 'failure') void this.#d.recorder.event(this.pod, 'Warning', 'Unhealthy', `${title} probe failed: ${out.output}`);
+    const step = stepProbe(kind, state, out.result, probe);
+    slot.probes[kind] = step.state;
+    if (step.kill && slot.current?.state === 'running' && !this.#terminating) {
+      void this.#d.recorder.event(this.pod, 'Normal', 'Killing', `Container ${slot.spec.name} failed ${kind} probe, will be restarted`);
+      const graceS = probe.terminationGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30;
+      void this.#killContainer(slot, graceS * 1000, false).then(() => this.kick());
+    }
+    if (step.changed) {
+      if (kind === 'startup' && step.state.result === 'success') {
+        // A container that just started gets its readiness probed at once.
+        const r = slot.probes.readiness;
+        if (r) void this.#probeOnce(slot, 'readiness', inst).then(() => this.kick());
+      }
+      this.kick();
+    }
+  }
+
+  async #execCollect(id: string, argv: string[], timeoutMs: number): Promise<{ output: string; exitCode: number | null; timedOut: boolean; error?: string }> {
+    const p = this.#d.runtime.exec(id, { argv, tty: false, stdin: false });
+    const chunks: Buffer[] = [];
+    p.stdout.on('data', (d: Buffer) => chunks.push(d));
+    p.stderr?.on('data', (d: Buffer) => chunks.push(d));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      p.kill();
+    }, timeoutMs);
+    const r = await p.done;
+    clearTimeout(timer);
+    return { output: Buffer.concat(chunks).toString('utf8'), exitCode: r.exitCode, timedOut, error: r.error };
+  }
+
+  // ---- termination ----
+
+  #graceMs(): number {
+    const m = this.pod.metadata;
+    const g = m?.deletionGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30;
+    return Math.max(0, g) * 1000;
+  }
+
+  async #terminate(): Promise<void> {
+    if (!this.#terminating) {
+      this.#terminating = true;
+      for (const s of this.#slots.values()) {
+        if (s.restartTimer) clearTimeout(s.restartTimer);
+        s.restartTimer = undefined;
+        if (!s.current) s.waiting = s.waiting ?? { reason: 'ContainerCreating' };
+      }
+      // Show the pod terminating (containers still ready) before stopping anything.
+      await this.#writeStatus();
+      await this.#killAll(this.#graceMs(), 'deleted');
+      this.#terminated = true;
+    }
+    for (const s of this.#slots.values()) s.waiting = undefined;
+    await this.#writeStatus(true);
+    if (!this.#deleteSent) {
+      try {
+        await this.#d.client.delete(Pods, this.namespace, this.name, { gracePeriodSeconds: 0, preconditions: { uid: this.uid } });
+        this.#deleteSent = true;
+      } catch (err) {
+        if (isNotFound(err) || isConflict(err)) this.#deleteSent = true;
+        else throw err;
+      }
+    }
+  }
+
+  async #killAll(graceMs: number, why: string): Promise<void> {
+    const running = [...this.#slots.values()].filter((s) => s.current?.state === 'running');
+    await Promise.all(running.map((s) => this.#killContainer(s, graceMs, why === 'deleted')));
+  }
+
+  /** kubelet's killContainer: preStop (inside the grace period), SIGTERM, then SIGKILL. */
+  async #killContainer(slot: ContainerSlot, graceMs: number, runPreStop: boolean): Promise<void> {
+    const cur = slot.current;
+    if (!cur || cur.state !== 'running' || slot.stopping) {
+      await this.#waitExit(cur, graceMs + 5000);
+      return;
+    }
+    slot.stopping = true;
+    this.#stopProbes(slot);
+    const start = Date.now();
+    void this.#d.recorder.event(this.pod, 'Normal', 'Killing', `Stopping container ${slot.spec.name}`);
+    const preStop = slot.spec.lifecycle?.preStop;
+    if (runPreStop && preStop && graceMs > 0) {
+      await Promise.race([this.#runHook(preStop, cur, slot.spec), new Promise((r) => setTimeout(r, graceMs))]).catch((err: unknown) => {
+        void this.#d.recorder.event(this.pod, 'Warning', 'FailedPreStopHook', `PreStopHook failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+    }
+    let remaining = graceMs - (Date.now() - start);
+    if (preStop && runPreStop) remaining = Math.max(remaining, minimumGracePeriodMs);
+    if (this.#d.runtime.container(cur.id)?.state !== 'running') return;
+    this.#d.runtime.signalContainer(cur.id, remaining > 0 ? 'SIGTERM' : 'SIGKILL');
+    if (remaining > 0 && !(await this.#waitExit(cur, remaining))) this.#d.runtime.signalContainer(cur.id, 'SIGKILL');
+    await this.#waitExit(cur, 5000);
+  }
+
+  /** Waits until the instance ended (true) or ms passed (false). */
+  async #waitExit(inst: Instance | undefined, ms: number): Promise<boolean> {
+    if (!inst) return true;
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      const info = this.#d.runtime.container(inst.id);
+      if (!info || info.state !== 'running') return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+  }
+
+  async #runHook(h: LifecycleHandler, inst: Instance, c: Container): Promise<void> {
+    if (h.exec) {
+      const r = await this.#execCollect(inst.id, h.exec.command ?? [], this.#graceMs() || 30_000);
+      if (r.exitCode !== 0) throw new Error(`command ${JSON.stringify((h.exec.command ?? []).join(' '))} exited with ${r.exitCode ?? r.error ?? 'error'}: ${r.output}`);
+      return;
+    }
+    if (h.sleep) {
+      await new Promise((r) => setTimeout(r, h.sleep!.seconds * 1000));
+      return;
+    }
+    if (h.httpGet) {
+      const out = await runProbe({ httpGet: h.httpGet, timeoutSeconds: Math.max(1, Math.ceil(this.#graceMs() / 1000)) }, { podIP: this.#podIPs()[0] ?? '127.0.0.1', container: c, exec: (argv, t) => this.#execCollect(inst.id, argv, t) });
+      if (out.result !== 'success') throw new Error(out.output);
+    }
+  }
+
+  async #cleanup(): Promise<void> {
+    this.close();
+    for (const s of this.#slots.values()) {
+      for (const i of [s.current, s.previous]) if (i && this.#d.runtime.container(i.id)?.state !== 'running') await this.#d.runtime.removeContainer(i.id).catch(() => undefined);
+    }
+    // Containers started by an earlier agent that this record no longer names.
+    for (const info of this.#d.runtime.containers()) if (info.podUid === this.uid && info.state !== 'running') await this.#d.runtime.removeContainer(info.id).catch(() => undefined);
+    await this.#d.runtime.removeSandbox(this.uid);
+    this.#d.backoff.deletePrefix(`${this.uid}/`);
+    rmSync(this.#podDir, { recursive: true, force: true });
+    rmSync(join(this.#d.podsDir, `${this.uid}.json`), { force: true });
+    this.#d.onGone(this.uid);
+  }
+
+  // ---- status ----
+
+  #views(init: boolean): ContainerView[] {
+    const specs = init ? (this.pod.spec?.initContainers ?? []) : (this.pod.spec?.containers ?? []);
+    const initPending = !init && (this.pod.spec?.initContainers ?? []).some((c) => this.#slots.get(c.name)?.current?.exitCode !== 0);
+    return specs.map((c) => {
+      const s = this.#slots.get(c.name)!;
+      const image = imageStatusName(c.image ?? '');
+      const v: ContainerView = {
+        name: c.name,
+        image,
+        imageID: `${image.replace(/:[^:/@]*$/, '')}@sha256:${createHash('sha256').update(c.image ?? '').digest('hex')}`,
+        ready: this.#ready(s),
+        started: this.#started(s),
+      };
+      if (s.current) v.current = s.current;
+      if (s.previous) v.previous = s.previous;
+      if (s.waiting) v.waiting = s.waiting;
+      else if (!s.current && initPending && this.#sandbox) v.waiting = { reason: 'PodInitializing' };
+      if (init && s.current?.state === 'exited' && s.current.exitCode === 0) v.ready = true;
+      return v;
+    });
+  }
+
+  computeStatus(): PodStatus {
+    return podStatus({
+      pod: this.pod,
+      hostIPs: this.#hostIPs(),
+      podIPs: this.#podIPs(),
+      sandboxReady: !!this.#sandbox && !this.#terminated,
+      startTime: this.#startTime,
+      initContainers: this.#views(true),
+      containers: this.#views(false),
+      terminal: this.#terminated,
+      now: new Date(),
+    });
+  }
+
+  async #writeStatus(force = false): Promise<void> {
+    if (this.#removed || this.#deleteSent) return;
+    const status = this.computeStatus();
+    const key = JSON.stringify(status);
+    if (!force && key === this.#lastStatus) return;
+    const live = JSON.stringify(this.pod.status ?? {});
+    if (key === live) {
+      this.#lastStatus = key;
+      return;
+    }
+    try {
+      const updated = await this.#d.client.patch<Pod>(Pods, this.namespace, this.name, 'merge', { status }, {}, 'status');
+      this.#lastStatus = key;
+      if (updated.metadata?.uid === this.uid) this.pod = { ...this.pod, status: updated.status };
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+  }
+
+  // ---- logs and exec lookups ----
+
+  /** The container's status as last computed (for logs and exec). */
+  containerStatusOf(name: string): { status: ContainerStatus; init: boolean } | undefined {
+    const slot = this.#slots.get(name);
+    if (!slot) return undefined;
+    const view = this.#views(slot.init).find((v) => v.name === name);
+    return view ? { status: containerStatus(view), init: slot.init } : undefined;
+  }
+
+  /** kubelet's validateContainerLogStatus: the log to read, or why there is none. */
+  logTarget(name: string, previous: boolean): { path: string; running: () => boolean } | { error: string } {
+    const pod = this.name;
+    const slot = this.#slots.get(name);
+    const cs = this.containerStatusOf(name);
+    if (!slot || !cs) return { error: `container ${JSON.stringify(name)} in pod ${JSON.stringify(pod)} is not available` };
+    const st = cs.status;
+    const pick = (i: Instance | undefined) => ({ path: i!.logPath, running: () => this.#d.runtime.container(i!.id)?.state === 'running' });
+    const lastIsPrev = !!slot.previous && st.lastState?.terminated?.containerID?.endsWith(slot.previous.id);
+    const lastInst = lastIsPrev ? slot.previous : slot.current;
+    if (previous) {
+      if (!st.lastState?.terminated?.containerID) return { error: `previous terminated container ${JSON.stringify(name)} in pod ${JSON.stringify(pod)} not found` };
+      return pick(lastInst);
+    }
+    if (st.state?.running) return pick(slot.current);
+    if (st.state?.terminated) return pick(slot.current);
+    if (st.lastState?.terminated) return pick(lastInst);
+    if (st.state?.waiting) {
+      const reason = st.state.waiting.reason ?? '';
+      return { error: `container ${JSON.stringify(name)} in pod ${JSON.stringify(pod)} is waiting to start: ${reason}` };
+    }
+    return { error: `container ${JSON.stringify(name)} in pod ${JSON.stringify(pod)} is waiting to start - no logs yet` };
+  }
+
+  /** The running instance to exec in, or the runtime's words for why not. */
+  execTarget(name: string): { id: string } | { error: string } {
+    const slot = this.#slots.get(name);
+    if (!slot?.current || slot.current.state !== 'running') return { error: `container not found (${JSON.stringify(name)})` };
+    return { id: slot.current.id };
+  }
+
+  // ---- persistence ----
+
+  #persist(): void {
+    const rec: PodRecord = {
+      uid: this.uid,
+      namespace: this.namespace,
+      name: this.name,
+      startTime: this.#startTime,
+      containers: {},
+      backoff: this.#d.backoff.snapshot(`${this.uid}/`),
+    };
+    for (const [name, s] of this.#slots) rec.containers[name] = { current: s.current, previous: s.previous };
+    const path = join(this.#d.podsDir, `${this.uid}.json`);
+    try {
+      writeFileSync(`${path}.tmp`, JSON.stringify(rec), { mode: 0o600 });
+      renameSync(`${path}.tmp`, path);
+    } catch (err) {
+      this.#log.warn({ err }, 'could not persist pod state');
+    }
+  }
+}
+
+export type { PodRecord };
+
+/** Pod records left by an earlier agent, by uid. */
+export function loadPodRecords(podsDir: string): Map<string, PodRecord> {
+  const out = new Map<string, PodRecord>();
+  let names: string[] = [];
+  try {
+    names = readdirSync(podsDir);
+  } catch {
+    return out;
+  }
+  for (const f of names) {
+    if (!f.endsWith('.json')) continue;
+    try {
+      const rec = JSON.parse(readFileSync(join(podsDir, f), 'utf8')) as PodRecord;
+      if (rec.uid) out.set(rec.uid, rec);
+    } catch {
+      // a torn record: ignore
+    }
+  }
+  return out;
+}
