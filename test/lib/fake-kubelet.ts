@@ -27,6 +27,8 @@ export interface FakeKubeletOptions {
   terminateDelayMs?: number;
   /** Pods whose names match start Running but never Ready (a failing readiness probe). */
   neverReady?: RegExp;
+  /** Also run pods no scheduler bound (for controller tests that run no scheduler). */
+  runUnscheduled?: boolean;
 }
 
 function now(): string {
@@ -63,6 +65,7 @@ export class FakeKubelet {
       startDelayMs: opts.startDelayMs ?? 0,
       terminateDelayMs: opts.terminateDelayMs ?? 0,
       neverReady: opts.neverReady,
+      runUnscheduled: opts.runUnscheduled ?? false,
     };
     this.#pods = new SharedInformer<Pod>(client, Pods, { pageSize: 0 });
     this.#pods.addEventHandler({ onAdd: (p) => this.#consider(p), onUpdate: (_o, p) => this.#consider(p) });
@@ -181,7 +184,7 @@ export class FakeKubelet {
   #consider(pod: Pod): void {
     if (this.#stopped) return;
     const node = pod.spec?.nodeName;
-    if (!node || !this.#nodes.has(node) || this.#silenced.has(node)) return;
+    if (node ? !this.#nodes.has(node) || this.#silenced.has(node) : !this.#opts.runUnscheduled) return;
     const key = namespacedName(pod);
     if (this.#busy.has(key)) return;
     if (pod.metadata?.deletionTimestamp) {

@@ -22,3 +22,22 @@ export function splitKey(key: string): [string | undefined, string] {
 export function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
+
+/**
+ * Wraps a sync handler: a 409 Conflict (a write from a stale cache, normal under concurrent
+ * writers) requeues the key with backoff without a warning in the logs; other errors go to the
+ * caller (runWorkers logs and requeues them).
+ */
+export function retryConflicts<K>(queue: { addRateLimited(k: K): void }, handler: (k: K) => Promise<void>): (k: K) => Promise<void> {
+  return async (k) => {
+    try {
+      await handler(k);
+    } catch (e) {
+      if ((e as { status?: { reason?: string } } | undefined)?.status?.reason === 'Conflict') {
+        queue.addRateLimited(k);
+        return;
+      }
+      throw e;
+    }
+  };
+}

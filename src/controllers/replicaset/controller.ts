@@ -12,6 +12,7 @@ import type { Logger } from '../../util/index.ts';
 import type { Controller, ControllerContext } from '../manager.ts';
 import {
   ControllerExpectations,
+  retryConflicts,
   asError,
   adoptPatch,
   byControllerUid,
@@ -91,7 +92,7 @@ export class ReplicaSetController implements Controller {
   }
 
   run(ctx: ControllerContext): void {
-    this.#workers = runWorkers(this.#queue, this.#opts.workers ?? 5, (key) => this.sync(key), { log: ctx.log });
+    this.#workers = runWorkers(this.#queue, this.#opts.workers ?? 5, retryConflicts(this.#queue, (key) => this.sync(key)), { log: ctx.log });
   }
 
   async stop(): Promise<void> {
@@ -329,7 +330,9 @@ export class ReplicaSetController implements Controller {
     if (!statusNeedsUpdate(rs, status)) return;
     let cur = rs;
     for (let attempt = 0; ; attempt++) {
-      const next: ReplicaSet = { ...structuredClone(cur), status: { ...status, observedGeneration: rs.metadata?.generation ?? 0 } };
+      const next: ReplicaSet = { ...structuredClone(cur), status: { ...status } };
+      const gen = rs.metadata?.generation ?? 0;
+      if (gen) next.status!.observedGeneration = gen;
       try {
         await this.#client.update(ReplicaSets, next, {}, 'status');
         return;

@@ -99,9 +99,12 @@ export function calculateStatus(rs: ReplicaSet, active: readonly Pod[], manageEr
     if (!status.conditions?.length) delete status.conditions;
   }
   status.replicas = active.length;
-  status.fullyLabeledReplicas = fully;
-  status.readyReplicas = ready;
-  status.availableReplicas = available;
+  // replicas is always serialised; the other counts are omitempty.
+  const counts = { fullyLabeledReplicas: fully, readyReplicas: ready, availableReplicas: available };
+  for (const [k, v] of Object.entries(counts) as [keyof typeof counts, number][]) {
+    if (v) status[k] = v;
+    else delete status[k];
+  }
   return status;
 }
 
