@@ -6,6 +6,7 @@ import { EndpointsController } from './endpoints/index.ts';
 import { EndpointSliceMirroringController } from './endpointslicemirroring/index.ts';
 import { ReplicaSetController } from './replicaset/index.ts';
 import { LoadBalancerController } from './loadbalancer/index.ts';
+import { NodeIpamController } from './nodeipam/index.ts';
 
 export type ControllerFactory = () => Controller;
 
@@ -16,6 +17,7 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   endpointslicemirroring: () => new EndpointSliceMirroringController(),
   replicaset: () => new ReplicaSetController(),
   loadbalancer: () => new LoadBalancerController(),
+  nodeipam: () => new NodeIpamController(),
 };
 
 export function defaultControllers(): Controller[] {

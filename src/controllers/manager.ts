@@ -11,6 +11,8 @@ export interface ClusterSettings {
   clusterDomain: string;
   /** host: pods and LoadBalancer addresses on loopback; netns: in network namespaces. */
   mode: 'host' | 'netns';
+  /** Pod CIDRs of the cluster (--cluster-cidr), one per family; the node IPAM controller cuts them per node. */
+  clusterCIDRs?: string[];
 }
 
 export interface ControllerContext {
