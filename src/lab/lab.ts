@@ -228,7 +228,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabInfo> {
   const why = await labUnavailable(runner);
   if (why) throw new Error(`svcnet lab: ${why}`);
   const leftovers = await namespacesWithPrefix(t.prefix, runner);
-  if (readLab(name) || leftovers.length) {
+  if ((readLab(name) && readLab(name)?.phase !== 'down') || leftovers.length) {
     throw new Error(`lab ${JSON.stringify(name)} already exists (${leftovers.length ? leftovers.join(', ') : labDir(name)}); remove it with: svcnet lab down --name ${name}`);
   }
   ensureLabsRoot();
@@ -431,6 +431,7 @@ export async function labDown(opts: DownOptions = {}): Promise<{ namespaces: str
     for (const d of readdirSync('/etc/netns')) if (d.startsWith(prefix)) rmSync(join('/etc/netns', d), { recursive: true, force: true });
   }
   if (!opts.keepFiles) rmSync(labDir(name), { recursive: true, force: true });
+  else if (info) writeLab({ ...info, phase: 'down', processes: [] });
   const left = await namespacesWithPrefix(prefix, runner);
   if (left.length) throw new Error(`lab ${name}: namespaces left after down: ${left.join(', ')}${errors.length ? `\n${errors.join('\n')}` : ''}`);
   return { namespaces, processes: new Set([...marked, ...inside]).size };

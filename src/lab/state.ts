@@ -17,7 +17,8 @@ export function labDir(name: string): string {
   return join(labsRoot(), name);
 }
 
-export type Phase = 'starting' | 'ready' | 'failed';
+/** down: removed with --keep-files (only the folder is left). */
+export type Phase = 'starting' | 'ready' | 'failed' | 'down';
 
 export interface MemberInfo {
   name: string;
