@@ -177,9 +177,11 @@ describe('nftables proxy with real traffic', { skip }, () => {
   const P2 = '10.244.1.12';
   const nft = (): Nftables & { scripts: string[] } => recording(new RealNftables(new RealExec(), { netns: nodeNs }));
   let rec: Nftables & { scripts: string[] };
+  const sessions: Nftables[] = [];
 
   const startProxy = async (): Promise<Proxier> => {
     rec = nft();
+    sessions.push(rec);
     return startProxier({
       services,
       endpointSlices: slices,
@@ -259,6 +261,7 @@ describe('nftables proxy with real traffic', { skip }, () => {
 
   after(async () => {
     await proxier?.stop();
+    for (const s of sessions) s.close?.();
     for (const s of servers) s.kill();
     await removeAll();
   });
