@@ -55,7 +55,11 @@ export interface SliceChanges {
 // ---- addresses, endpoints and ports ----
 
 /** An IP as Go's net.IP.String() prints it, and its family; undefined when it is not an IP. */
+const plainIPv4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 export function canonicalIP(s: string): { ip: string; family: AddressType } | undefined {
+  // The common case, already canonical (no leading zeros), without parsing.
+  if (plainIPv4.test(s)) return { ip: s, family: 'IPv4' };
   if (ipaddr.IPv4.isValidFourPartDecimal(s)) return { ip: ipaddr.IPv4.parse(s).toString(), family: 'IPv4' };
   if (!ipaddr.IPv6.isValid(s)) return undefined;
   const v6 = ipaddr.IPv6.parse(s);

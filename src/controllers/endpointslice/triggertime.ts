@@ -21,7 +21,11 @@ function podTriggerTime(pod: Pod): number {
 
 /** RFC 3339 with nanoseconds' trailing zeros dropped, as Go's time.RFC3339Nano prints UTC. */
 export function formatTriggerTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z').replace(/(\.\d*?)0+Z$/, '$1Z');
+  const iso = new Date(ms).toISOString(); // ...T00:00:00.120Z
+  let end = iso.length - 1;
+  while (iso[end - 1] === '0') end--;
+  if (iso[end - 1] === '.') end--;
+  return iso.slice(0, end) + 'Z';
 }
 
 export class TriggerTimeTracker {
