@@ -4,5 +4,5 @@ export { startAgent, type AgentOptions, type RunningAgent, type AgentMode } from
 export { defaultNodePlugins, type NodePlugin, type NodePluginContext, type RunningPlugin } from './plugins.ts';
 export { kubeletDnsProvider, podResolvConf, parseResolvConf, formatResolvConf, type PodDnsProvider, type PodDnsSettings } from './dns.ts';
 export type { PodRuntime, Sandbox, SandboxConfig, ContainerSpec, ContainerInfo, ExecOptions, ExecProcess, ExecResult } from './runtime/index.ts';
-export { HostRuntime, launchShim, processAlive, allocateAddress, type HostRuntimeOptions } from './runtime/index.ts';
+export { HostRuntime, launchShim, processAlive, allocateAddress, runtimeFactories, type HostRuntimeOptions, type RuntimeContext, type RuntimeFactory } from './runtime/index.ts';
 export { streamProtocols } from './exec.ts';

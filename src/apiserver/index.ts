@@ -16,6 +16,9 @@ import { repairAllocations } from './services/repair.ts';
 import { parsePortRange } from './services/ranges.ts';
 import { startBootstrap } from './bootstrap.ts';
 import { allowLoopbackAddresses } from '../api/validation/index.ts';
+import { join } from 'node:path';
+import { podProxyHandlers } from './podproxy.ts';
+import type { Pki } from './pki.ts';
 
 export { kubernetesVersion, type ApiServer } from './server.ts';
 export { issueToken, issueClientCertificate, kubeconfigYaml, type UserInfo } from './pki.ts';
@@ -53,6 +56,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   const cluster = { serviceCIDRs: cfg.serviceCIDRs, nodePortRange: { base: ports.base, size: ports.size } };
   const allocator = new ServiceAllocator(cfg.store, { serviceCIDRs: cfg.serviceCIDRs, nodePortRange });
   await allocator.start();
+  const pkiRef: { pki?: Pki } = {};
   const server = await startApiServer({
     dataDir: cfg.dataDir,
     listen: cfg.listen,
@@ -69,9 +73,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
       patch,
       patchPolicy,
       protobuf: (body, r) => decodeProtobufObject(body, gvkOf(r)) as AnyObject,
-      subresources: subresourceHandlers(),
+      subresources: new Map([...subresourceHandlers(), ...podProxyHandlers({ pki: () => pkiRef.pki, pkiDir: join(cfg.dataDir, 'pki') })]),
     },
   });
+  pkiRef.pki = server.pki;
   const base = new InProcessClient({
     registry: server.registry,
     patch,

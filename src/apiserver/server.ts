@@ -3,7 +3,7 @@
 // over the registry. A plain-HTTP request to the HTTPS port gets Go's 400 answer.
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -98,6 +98,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
   await registry.start();
   const deps: HandlerDeps = { ...opts.handlers, registry };
+  const servedGroupVersions = new Set(resources.map((r) => `${r.group}/${r.version}`));
   let serverAddress = `${host}:${port}`;
   let ready = false;
 
@@ -146,18 +147,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
     if (parts[0] === 'apis' && parts.length === 2) {
       const doc = apiGroup(resources, parts[1]);
-      return doc ? writeJson(res, 200, doc) : writeNotFound(res);
+      return doc ? writeJson(res, 200, doc) : writePageNotFound(res);
     }
     if (parts[0] === 'apis' && parts.length === 3) {
       const doc = apiResourceList(resources, parts[1], parts[2]);
-      return doc ? writeJson(res, 200, doc) : writeNotFound(res);
+      return doc ? writeJson(res, 200, doc) : writePageNotFound(res);
     }
+    // A group/version nobody serves falls through kube's handler chain to Go's plain 404.
+    if (parts[0] === 'apis' && !servedGroupVersions.has(`${parts[1]}/${parts[2]}`)) return writePageNotFound(res);
     if (parts[0] === 'openapi' && parts[1] === 'v3' && opts.openapi) {
       const doc = parts.length === 2 ? opts.openapi.root() : opts.openapi.document(parts.slice(2).join('/'));
       return doc ? writeJson(res, 200, doc, { 'Cache-Control': 'public, immutable' }) : writeNotFound(res);
     }
     const info = parseRequestInfo(req.method ?? 'GET', path, url.searchParams);
-    if (!info.isResourceRequest) return writeNotFound(res);
+    if (!info.isResourceRequest) return writePageNotFound(res);
     await handleResourceRequest(deps, req, res, info, url.searchParams, user);
   };
 
@@ -167,6 +170,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       handle(req, res).catch((e: unknown) => writeError(req, res, e));
     },
   );
+  // Upgrade requests (kubectl exec's WebSocket) go through the same handler, with a response
+  // bound to the socket; a handler that takes the connection over detaches it (pods/exec).
+  https.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if (head.length) socket.unshift(head);
+    const res = new ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket);
+    res.once('finish', () => socket.end());
+    handle(req, res).catch((e: unknown) => writeError(req, res, e));
+  });
   https.keepAliveTimeout = 65_000;
   https.headersTimeout = 70_000;
   // Requests stay open as long as watches need; a body must still arrive within 5 minutes.
@@ -224,6 +238,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       registry.stop();
     },
   };
+}
+
+/** Go's http.NotFound, what kube-apiserver's last handler answers for paths no API serves. */
+function writePageNotFound(res: ServerResponse): void {
+  writeRaw(res, 404, '404 page not found\n', 'text/plain; charset=utf-8', { 'X-Content-Type-Options': 'nosniff' });
 }
 
 function writeNotFound(res: ServerResponse): void {

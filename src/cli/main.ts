@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { runServer, type ServerFlags } from './server.ts';
 import { registerLab } from './lab.ts';
+import { addAgentRuntimeOptions, registerAgent } from './agent.ts';
 
 const program = new Command('svcnet')
   .description('Kubernetes Service networking: API server, controllers, node agent, proxy and cluster DNS')
@@ -9,7 +10,7 @@ const program = new Command('svcnet')
   // Subcommands such as `lab exec NODE -- CMD` pass the rest of the line through untouched.
   .enablePositionalOptions();
 
-program
+const serverCmd = program
   .command('server')
   .description('run the API server (with the controllers, this node\'s agent, proxy and DNS) on an embedded store')
   .option('--data-dir <dir>', 'where the store, PKI and kubeconfig live', './.svcnet')
@@ -21,9 +22,14 @@ program
   .option('--service-node-port-range <range>', 'NodePort range', '30000-32767')
   .option('--cluster-domain <domain>', 'DNS domain of the cluster', 'cluster.local')
   .option('--advertise-address <ip>', 'address of the API server in the `kubernetes` Service\'s endpoints')
-  .action(async (o: ServerFlags) => {
-    await runServer(o);
-  });
+  .option('--no-agent', 'run no node agent for this node (agents join with `svcnet agent`)')
+  .option('--node-name <name>', 'this node\'s name (default: the hostname)')
+  .option('--cluster-cidr <cidrs>', 'pod CIDRs, comma-separated, one per family, cut per node (default 127.244.0.0/16 in host mode, 10.244.0.0/16 in netns mode)');
+addAgentRuntimeOptions(serverCmd).action(async (o: ServerFlags) => {
+  await runServer(o);
+});
+
+registerAgent(program);
 
 registerLab(program);
 

@@ -6,6 +6,9 @@ import { openStore, startCompactor } from '../store/index.ts';
 import { startServer } from '../apiserver/index.ts';
 import { defaultControllers, startControllers } from '../controllers/index.ts';
 import { logger } from '../util/index.ts';
+import os from 'node:os';
+import { defaultNodePlugins, startAgent, type RunningAgent } from '../agent/index.ts';
+import { parseDurationMs, parseSize } from './agent.ts';
 
 export type Mode = 'host' | 'netns';
 
@@ -19,6 +22,14 @@ export interface ServerFlags {
   serviceNodePortRange: string;
   clusterDomain: string;
   advertiseAddress?: string;
+  /** --no-agent: run no agent for this node (agents join from elsewhere). */
+  agent: boolean;
+  nodeName?: string;
+  clusterCidr?: string;
+  imageTable?: string;
+  crashloopBackoffInitial?: string;
+  crashloopBackoffMax?: string;
+  containerLogMaxSize?: string;
 }
 
 /** Default Service CIDR per mode: kubeadm's in netns mode, a loopback range in host mode. */
@@ -54,7 +65,28 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     advertiseAddress: flags.advertiseAddress,
     loopbackAddresses: mode === 'host',
   });
-  const controllers = await startControllers(server.client('system:kube-controller-manager', 'kube-controller-manager'), { serviceCIDRs, clusterDomain: flags.clusterDomain, mode }, defaultControllers());
+  const clusterCIDRs = flags.clusterCidr ? flags.clusterCidr.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  const controllers = await startControllers(server.client('system:kube-controller-manager', 'kube-controller-manager'), { serviceCIDRs, clusterDomain: flags.clusterDomain, mode, clusterCIDRs }, defaultControllers());
+  // This node's agent, in-process (its endpoint on a free loopback port).
+  let agent: RunningAgent | undefined;
+  if (flags.agent !== false) {
+    const nodeName = (flags.nodeName ?? os.hostname()).toLowerCase();
+    agent = await startAgent({
+      client: server.client(`system:node:${nodeName}`, 'kubelet'),
+      nodeName,
+      mode,
+      dataDir: join(dataDir, 'agent'),
+      nodeIPs: mode === 'host' ? ['127.0.0.1'] : undefined,
+      port: 0,
+      clientCA: server.pki.caCert,
+      imageTablePath: flags.imageTable ? resolve(flags.imageTable) : undefined,
+      clusterDomain: flags.clusterDomain,
+      backoffInitialMs: flags.crashloopBackoffInitial ? parseDurationMs(flags.crashloopBackoffInitial, '--crashloop-backoff-initial') : undefined,
+      backoffMaxMs: flags.crashloopBackoffMax ? parseDurationMs(flags.crashloopBackoffMax, '--crashloop-backoff-max') : undefined,
+      maxLogBytes: flags.containerLogMaxSize ? parseSize(flags.containerLogMaxSize, '--container-log-max-size') : undefined,
+      plugins: defaultNodePlugins(),
+    });
+  }
   log.info({ url: server.url, store: storeSpec, mode, serviceCIDRs, ms: Math.round(performance.now() - started) }, 'svcnet server ready');
   process.stdout.write(`svcnet API server ready at ${server.url} (store ${storeSpec}); use it with: export KUBECONFIG=${join(dataDir, 'kubeconfig')}\n`);
   let stopping = false;
@@ -65,6 +97,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     const hard = setTimeout(() => process.exit(1), 10_000);
     hard.unref();
     void (async () => {
+      await agent?.stop();
       await controllers.stop();
       await server.close();
       await compactor.stop();

@@ -87,7 +87,8 @@ export function launchShim(specPath: string, errPath: string, prefix: readonly s
     child = spawn(argv[0], argv.slice(1), {
       detached: true,
       stdio: ['ignore', 'pipe', errFd],
-      env: { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' },
+      // The shim's own environment; SVCNET_LAB marks a lab's processes for `svcnet lab down`.
+      env: { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', ...(env.SVCNET_LAB ? { SVCNET_LAB: env.SVCNET_LAB } : {}) },
     });
   } finally {
     closeSync(errFd);

@@ -174,6 +174,13 @@ def run_child(spec, log):
 
     def child_setup():
         os.setpgid(0, 0)
+        # The shim is the container's lifeline (as containerd's shim is): if it is killed, so
+        # is the container (PR_SET_PDEATHSIG = 1, SIGKILL).
+        try:
+            import ctypes
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError, ImportError):
+            pass
 
     try:
         p = subprocess.Popen(
