@@ -73,12 +73,12 @@ test('a Deployment gets a ReplicaSet named by its template hash, revision 1, and
   await c.user.create(Deployments, ns, deployment('web', 3));
   const d = await rolledOut(ns, 'web');
   const [rs] = await replicaSets(ns);
-  const hash = rs!.metadata?.labels?.['pod-template-hash'] ?? '';
-  assert.equal(rs!.metadata?.name, `web-${hash}`);
-  assert.deepEqual(rs!.spec?.selector?.matchLabels, { app: 'web', 'pod-template-hash': hash });
-  assert.equal(rs!.metadata?.annotations?.['deployment.kubernetes.io/revision'], '1');
-  assert.equal(rs!.metadata?.annotations?.['deployment.kubernetes.io/desired-replicas'], '3');
-  assert.equal(rs!.metadata?.annotations?.['deployment.kubernetes.io/max-replicas'], '4');
+  const hash = rs.metadata?.labels?.['pod-template-hash'] ?? '';
+  assert.equal(rs.metadata?.name, `web-${hash}`);
+  assert.deepEqual(rs.spec?.selector?.matchLabels, { app: 'web', 'pod-template-hash': hash });
+  assert.equal(rs.metadata?.annotations?.['deployment.kubernetes.io/revision'], '1');
+  assert.equal(rs.metadata?.annotations?.['deployment.kubernetes.io/desired-replicas'], '3');
+  assert.equal(rs.metadata?.annotations?.['deployment.kubernetes.io/max-replicas'], '4');
   assert.equal(d.metadata?.annotations?.['deployment.kubernetes.io/revision'], '1');
   const pods = (await c.user.list<Pod>(Pods, ns)).items;
   assert.equal(pods.length, 3);
@@ -113,7 +113,7 @@ test('a rolling update with maxUnavailable 0 keeps every replica available and e
     assert.ok(seen.length > 0 && seen.every((n) => n >= 3), `available never below 3: ${seen.join(',')}`);
     const rss = await replicaSets(ns);
     assert.equal(rss.length, 2);
-    const byRev = Object.fromEntries(rss.map((r) => [r.metadata?.annotations?.['deployment.kubernetes.io/revision'], r.spec?.replicas]));
+    const byRev = Object.fromEntries(rss.map((r): [string, number] => [r.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? '', r.spec?.replicas ?? 0]));
     assert.deepEqual(byRev, { '1': 0, '2': 3 });
     const pods = (await c.user.list<Pod>(Pods, ns)).items.filter((p) => !p.metadata?.deletionTimestamp);
     assert.ok(pods.every((p) => p.spec?.containers[0]?.image === 'registry.k8s.io/e2e-test-images/agnhost:2.52'));
@@ -188,9 +188,9 @@ test('scaling a Deployment scales its ReplicaSet and records the events', async 
   await rolledOut(ns, 'sc');
   await waitFor('1 pod', async () => (await c.user.list<Pod>(Pods, ns)).items.length === 1);
   const [rs] = await replicaSets(ns);
-  assert.equal(rs!.metadata?.annotations?.['deployment.kubernetes.io/desired-replicas'], '1');
+  assert.equal(rs.metadata?.annotations?.['deployment.kubernetes.io/desired-replicas'], '1');
   const msgs = (await c.user.list<Event>(Events, ns)).items.filter((e) => e.reason === 'ScalingReplicaSet').map((e) => e.message);
-  const name = rs!.metadata?.name ?? '';
+  const name = rs.metadata?.name ?? '';
   assert.deepEqual(msgs, [`Scaled up replica set ${name} from 0 to 2`, `Scaled up replica set ${name} from 2 to 5`, `Scaled down replica set ${name} from 5 to 1`]);
 });
 

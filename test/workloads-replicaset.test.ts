@@ -105,12 +105,12 @@ test('scaling down deletes not-ready pods before ready ones', async () => {
   });
   const [notReady, ...ready] = ps;
   for (const p of ready) await markReady(p);
-  await markReady(notReady!, false);
+  await markReady(notReady, false);
   await waitFor('3 ready', async () => (await rsStatus(ns, 'down')).readyReplicas === 3);
   await c.user.patch(ReplicaSets, ns, 'down', 'merge', { spec: { replicas: 3 } });
   await waitFor('3 pods left', async () => (await pods(ns)).length === 3);
   const left = new Set((await pods(ns)).map((p) => p.metadata?.name));
-  assert.equal(left.has(notReady!.metadata?.name), false, 'the not-ready pod went first');
+  assert.equal(left.has(notReady.metadata?.name), false, 'the not-ready pod went first');
   await c.user.patch(ReplicaSets, ns, 'down', 'merge', { spec: { replicas: 0 } });
   await waitFor('no pods', async () => (await pods(ns)).length === 0);
   await waitFor('status 0', async () => (await rsStatus(ns, 'down')).replicas === 0);
@@ -153,10 +153,10 @@ test('a terminating pod is replaced at once and not counted', async () => {
     return l.length === 1 && l;
   });
   // Bound pods wait for their kubelet on delete; a pod with a finalizer waits too.
-  await c.user.patch(Pods, ns, p!.metadata?.name ?? '', 'merge', { metadata: { finalizers: ['svcnet.io/test'] } });
-  await c.user.delete(Pods, ns, p!.metadata?.name ?? '');
+  await c.user.patch(Pods, ns, p.metadata?.name ?? '', 'merge', { metadata: { finalizers: ['svcnet.io/test'] } });
+  await c.user.delete(Pods, ns, p.metadata?.name ?? '');
   await waitFor('a replacement', async () => (await pods(ns)).length === 1 && (await pods(ns, false)).length === 2);
-  await c.user.patch(Pods, ns, p!.metadata?.name ?? '', 'merge', { metadata: { finalizers: null } });
+  await c.user.patch(Pods, ns, p.metadata?.name ?? '', 'merge', { metadata: { finalizers: null } });
   await waitFor('status 1', async () => (await rsStatus(ns, 'grace')).replicas === 1);
 });
 
