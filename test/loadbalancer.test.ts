@@ -230,7 +230,7 @@ describe('netns mode without a pool', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'svcnet-lb-netns-'));
     // The control plane runs without root; the node agent's data plane is not needed here.
-    s = await startSvcnet({ args: ['--mode', 'netns'], dataDir: dir });
+    s = await startSvcnet({ args: ['--mode', 'netns', '--no-agent'], dataDir: dir });
   });
 
   after(async () => {
