@@ -280,8 +280,13 @@ export class HostRuntime implements PodRuntime {
       info.exitCode = 128 + n;
       info.signal = n;
       info.finishedAt = rfc3339Nano();
+    } else if (notify) {
+      // Ended under our watch without a record: killed with -9 (the shim could not write one).
+      info.exitCode = 137;
+      info.signal = 9;
+      info.finishedAt = rfc3339Nano();
     } else {
-      // Ended while nobody watched and left no record (killed with -9 meanwhile).
+      // Ended while no agent watched and left no record (killed with -9 meanwhile).
       info.exitCode = 137;
       info.finishedAt = rfc3339Nano();
       info.reason = 'ContainerStatusUnknown';

@@ -8,6 +8,7 @@ export { launchShim, processAlive, procStat, findExecutable, pythonCommand, podS
 import type { Logger } from '../../util/index.ts';
 import type { PodRuntime } from './types.ts';
 import { HostRuntime as Host } from './host.ts';
+import { NetnsRuntime } from './netns/index.ts';
 
 export interface RuntimeContext {
   /** The runtime's own state directory (<agent data-dir>/runtime). */
@@ -22,4 +23,5 @@ export type RuntimeFactory = (ctx: RuntimeContext) => PodRuntime;
 /** The runtime of each data-plane mode; the netns runtime registers itself here. */
 export const runtimeFactories: Partial<Record<'host' | 'netns', RuntimeFactory>> = {
   host: (ctx) => new Host({ dataDir: ctx.dataDir, nodeIPs: ctx.nodeIPs, log: ctx.log }),
+  netns: (ctx) => new NetnsRuntime({ dataDir: ctx.dataDir, nodeIPs: ctx.nodeIPs, log: ctx.log }),
 };

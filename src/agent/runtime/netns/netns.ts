@@ -86,6 +86,21 @@ function readJson<T>(path: string): T | undefined {
   }
 }
 
+/** kubelet's managed /etc/hosts for a pod (pkg/kubelet/kubelet_pods.go managedHostsFileContent). */
+export function managedHosts(ips: readonly string[], hostname: string): string {
+  return [
+    '# Kubernetes-managed hosts file.',
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'fe00::0\tip6-mcastprefix',
+    'fe00::1\tip6-allnodes',
+    'fe00::2\tip6-allrouters',
+    ...ips.map((ip) => `${ip}\t${hostname}`),
+    '',
+  ].join('\n');
+}
+
 const signalNumbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 export class NetnsRuntime implements PodRuntime {
@@ -255,8 +270,7 @@ export class NetnsRuntime implements PodRuntime {
     mkdirSync(dir, { recursive: true });
     if (cfg.resolvConf !== undefined) writeFileSync(join(dir, 'resolv.conf'), cfg.resolvConf);
     else rmSync(join(dir, 'resolv.conf'), { force: true });
-    if (cfg.hosts !== undefined) writeFileSync(join(dir, 'hosts'), cfg.hosts);
-    else rmSync(join(dir, 'hosts'), { force: true });
+    writeFileSync(join(dir, 'hosts'), cfg.hosts ?? managedHosts(rec.sandbox.ips, cfg.hostname));
   }
 
   /** The node bridge with the gateways of the pod CIDRs, and forwarding on (as kubenet). */
