@@ -7,6 +7,7 @@ interface UpFlags {
   nodes: string;
   timeout: string;
   agents: boolean;
+  imageTable?: string;
 }
 
 function printInfo(info: import('../lab/index.ts').LabInfo): void {
@@ -16,7 +17,7 @@ function printInfo(info: import('../lab/index.ts').LabInfo): void {
     `  API server:  ${info.server ?? '?'} on the host (relay port ${info.relayPort ?? '?'}); ${info.apiServer} inside the lab`,
     `  LAN:         ${info.lan.cidr} (bridge ${info.lan.bridge} in ${info.lan.ns}); LoadBalancer pool ${info.loadBalancerPool}`,
     ...info.members.map((m) => `  ${m.name.padEnd(12)} ${m.ip.padEnd(15)} ${m.podCIDR ? `podCIDR ${m.podCIDR.padEnd(15)} ` : ''}netns ${m.ns}`),
-    `  folder:      ${info.dir} (lab.json, logs)`,
+    `  folder:      ${info.dir} (lab.json, logs, images.yaml: the image table of every node)`,
     `  run a command in a node: svcnet lab exec --name ${info.name} worker1 -- curl http://192.168.1.101:30001`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
@@ -31,10 +32,11 @@ export function registerLab(program: Command): void {
     .option('--name <name>', 'lab name (lowercase letters and digits); several labs may exist side by side', 'lab')
     .option('--nodes <n>', 'number of nodes: master-node, then worker1, worker2, ...', '3')
     .option('--timeout <seconds>', 'how long to wait for every node to be Ready', '120')
+    .option('--image-table <file>', 'image table (YAML: image -> command line) for every node; the lab keeps it as <lab folder>/images.yaml')
     .addOption(new Option('--no-agents', 'start no agents; wait only for the API server').hideHelp())
     .action(async (o: UpFlags) => {
       const { labUp } = await import('../lab/index.ts');
-      const info = await labUp({ name: o.name, nodes: Number(o.nodes), timeoutMs: Number(o.timeout) * 1000, agents: o.agents, log: (l) => process.stderr.write(`lab ${o.name}: ${l}\n`) });
+      const info = await labUp({ name: o.name, nodes: Number(o.nodes), timeoutMs: Number(o.timeout) * 1000, agents: o.agents, imageTable: o.imageTable, log: (l) => process.stderr.write(`lab ${o.name}: ${l}\n`) });
       printInfo(info);
     });
 

@@ -48,6 +48,8 @@ export interface UpOptions {
    * pods can run). Default true.
    */
   agents?: boolean;
+  /** An image table (YAML) copied to <lab>/images.yaml, which every node's agent reads. */
+  imageTable?: string;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
   runner?: Runner;
@@ -270,13 +272,8 @@ export async function labUp(opts: UpOptions = {}): Promise<LabInfo> {
     const sock = join(info.dir, 'api.sock');
     launch(info, 'relay', master, [svcnetBin, 'lab', 'relay', '--listen', `unix:${sock}`, '--to', `tcp:${t.apiServer}`], join(info.dir, 'relay.log'));
     launch(info, 'supervisor', undefined, [svcnetBin, 'lab', 'supervise', '--name', name, '--nodes', String(t.nodes.length)], join(info.dir, 'supervisor.log'));
-    launch(
-      info,
-      'apiserver',
-      master,
-      [svcnetBin, 'server', '--mode', 'netns', '--listen', t.apiServer, '--advertise-address', masterIP, '--data-dir', join(info.dir, 'master-node'), ...serverNodeFlags(master)],
-      join(info.dir, 'master-node.log'),
-    );
+    writeFileSync(join(info.dir, 'images.yaml'), opts.imageTable ? readFileSync(opts.imageTable, 'utf8') : imageTableTemplate);
+    launch(info, 'apiserver', master, [svcnetBin, 'server', ...serverFlags(t, master, info.dir)], join(info.dir, 'master-node.log'));
     const deadline = Date.now() + timeoutMs;
     const check = () => {
       for (const p of info.processes) {
@@ -312,7 +309,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabInfo> {
       mkdirSync(dir, { recursive: true });
       const kc = join(dir, 'kubeconfig');
       writeFileSync(kc, nodeKubeconfig(creds.ca, nodeTokens.get(m.name)!, m.name), { mode: 0o600 });
-      launch(info, 'agent', m, [svcnetBin, 'agent', ...agentFlags(m, dir, kc)], join(info.dir, `${m.name}.log`));
+      launch(info, 'agent', m, [svcnetBin, 'agent', ...agentFlags(m, info.dir, kc)], join(info.dir, `${m.name}.log`));
     }
 
     const client = new HttpClient({ server: `https://127.0.0.1:${port}`, ca: Buffer.from(creds.ca), token: creds.token, timeoutMs: 5000 });
@@ -346,16 +343,31 @@ export async function labUp(opts: UpOptions = {}): Promise<LabInfo> {
   }
 }
 
-/** Flags naming the server's own node (its in-process agent), as the agent's CLI takes them. */
-function serverNodeFlags(m: Member): string[] {
-  void m;
-  return [];
+/** The cluster DNS address pods are given: the tenth address of the Service CIDR 10.96.0.0/12. */
+export const clusterDNS = '10.96.0.10';
+
+/** Flags of `svcnet server` for master-node (its in-process agent is master-node's agent). */
+function serverFlags(t: Topology, m: Member, dir: string): string[] {
+  return ['--mode', 'netns', '--listen', t.apiServer, '--advertise-address', m.ip, '--data-dir', join(dir, m.name), '--node-name', m.name, '--image-table', join(dir, 'images.yaml')];
 }
 
 /** Flags of `svcnet agent` for a worker node. */
-function agentFlags(m: Member, dataDir: string, kubeconfig: string): string[] {
-  return ['--kubeconfig', kubeconfig, '--node-name', m.name, '--mode', 'netns', '--data-dir', dataDir];
+function agentFlags(m: Member, dir: string, kubeconfig: string): string[] {
+  return [
+    '--kubeconfig', kubeconfig,
+    '--node-name', m.name,
+    '--node-ip', m.ip,
+    '--mode', 'netns',
+    '--data-dir', join(dir, m.name),
+    '--cluster-dns', clusterDNS,
+    '--image-table', join(dir, 'images.yaml'),
+  ];
 }
+
+const imageTableTemplate = `# The lab's image table, read by every node's agent (re-read when it changes): an image, with or
+# without a tag, mapped to the command line that stands for it. For example:
+#   mlflow/mlflow: agnhost netexec --http-port=5000
+`;
 
 /** Pids of processes whose environment carries SVCNET_LAB=<name> (what `launch` sets). */
 function labProcesses(name: string): number[] {
