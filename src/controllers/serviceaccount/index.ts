@@ -1,0 +1,2 @@
+// The ServiceAccounts controller (kube-controller-manager's "serviceaccount").
+export { ServiceAccountsController } from './controller.ts';
