@@ -4,9 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { labDir } from '../src/lab/index.ts';
-import { labSkipReason, netnsWithPrefix, withLab, labDownCli } from './lib/lab.ts';
-import { run, svcnetBin } from './lib/svcnet.ts';
+import { labSkipReason, netnsWithPrefix, withLab, labDownCli, type Lab } from './lib/lab.ts';
+import { examplesDir, run, svcnetBin } from './lib/svcnet.ts';
 
 const skip = await labSkipReason();
 
@@ -151,4 +153,110 @@ test('two labs exist side by side, and up refuses a name already taken', { skip 
     { agents: false },
   );
   await assertNothingLeft('labsidea');
+});
+
+interface PodRow {
+  name: string;
+  ip: string;
+  node: string;
+  ready: boolean;
+  restarts: number;
+}
+
+async function podRows(lab: Lab, ns: string): Promise<PodRow[]> {
+  const out = JSON.parse(await lab.kubectlOk(['get', 'pods', '-n', ns, '-o', 'json'])) as { items: Pod[] };
+  return out.items.map((p) => ({
+    name: p.metadata?.name ?? '',
+    ip: p.status?.podIP ?? '',
+    node: p.spec?.nodeName ?? '',
+    ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    restarts: p.status?.containerStatuses?.[0]?.restartCount ?? -1,
+  }));
+}
+
+function pinnedPod(name: string, node: string): string {
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'mlflow', labels: { app: 'mlflow-pinned' } },
+    spec: { nodeName: node, containers: [{ name: 'mlflow', image: 'mlflow/mlflow', ports: [{ containerPort: 5000 }] }] },
+  });
+}
+
+test('in a lab, nodes are Ready, pods on different nodes reach each other by pod IP from namespaces of their own, and an agent killed with -9 re-adopts its pods', { skip }, async () => {
+  const name = 'labpods';
+  await withLab(
+    name,
+    async (lab) => {
+      // kubectl get nodes: the seed's three machines, Ready, each with a podCIDR of its own.
+      const nodes = JSON.parse(await lab.kubectlOk(['get', 'nodes', '-o', 'json'])) as { items: Node[] };
+      const byName = new Map(nodes.items.map((n) => [n.metadata?.name ?? '', n]));
+      assert.deepEqual([...byName.keys()].sort(), ['master-node', 'worker1', 'worker2']);
+      for (const n of nodes.items) assert.ok(n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'), `${n.metadata?.name} Ready`);
+      for (const w of ['worker1', 'worker2']) {
+        assert.equal(byName.get(w)?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address, lab.ip(w));
+      }
+      const cidrs = new Map([...byName].map(([n, node]) => [n, node.spec?.podCIDR ?? '']));
+      assert.equal(new Set(cidrs.values()).size, 3);
+      for (const c of cidrs.values()) assert.match(c, /^10\.244\.\d+\.0\/24$/);
+      assert.match(await lab.kubectlOk(['get', 'nodes']), /worker2\s+Ready/);
+
+      await lab.kubectlOk(['apply', '-f', join(examplesDir, '00-namespaces.yaml')]);
+      for (const [pod, node] of [['p-master', 'master-node'], ['p-w1', 'worker1'], ['p-w1b', 'worker1'], ['p-w2', 'worker2']] as const) {
+        await lab.kubectlOk(['apply', '-f', '-'], { input: pinnedPod(pod, node) });
+      }
+      await lab.kubectlOk(['wait', '--for=condition=Ready', 'pod', '--all', '-n', 'mlflow', '--timeout=60s']);
+      const rows = new Map((await podRows(lab, 'mlflow')).map((r) => [r.name, r]));
+      for (const r of rows.values()) {
+        const [base] = (cidrs.get(r.node) ?? '').split('/');
+        assert.equal(r.ip.split('.').slice(0, 3).join('.'), base?.split('.').slice(0, 3).join('.'), `${r.name}'s IP ${r.ip} is from ${r.node}'s podCIDR`);
+      }
+      const ip = (p: string) => rows.get(p)?.ip ?? '';
+      // Two pods on worker1 both listen on :5000, each in its own namespace.
+      assert.notEqual(ip('p-w1'), ip('p-w1b'));
+
+      // Pod to pod, across nodes and on one node, by pod IP, from inside the pods.
+      for (const [from, to] of [['p-w1', 'p-w2'], ['p-w2', 'p-master'], ['p-master', 'p-w1b'], ['p-w1', 'p-w1b']] as const) {
+        const r = await lab.kubectl(['exec', '-n', 'mlflow', from, '--', 'curl', '-s', '-m', '3', `http://${ip(to)}:5000/hostname`]);
+        assert.deepEqual([r.code, r.stdout], [0, to], `${from} -> ${to} (${ip(to)}): ${r.stderr}`);
+      }
+      // exec runs in the pod's namespace: its address, its resolver, its hosts file.
+      const view = await lab.kubectlOk(['exec', '-n', 'mlflow', 'p-w2', '--', 'sh', '-c', 'ip -4 -o addr show dev eth0; cat /etc/resolv.conf; cat /etc/hosts']);
+      assert.match(view, new RegExp(`inet ${ip('p-w2').replace(/\./g, '\\.')}/24`));
+      assert.match(view, /nameserver 10\.96\.0\.10/);
+      assert.match(view, /search mlflow\.svc\.cluster\.local svc\.cluster\.local cluster\.local/);
+      assert.match(view, /options ndots:5/);
+      assert.match(view, new RegExp(`${ip('p-w2').replace(/\./g, '\\.')}\\s+p-w2`));
+      const code = await lab.kubectl(['exec', '-n', 'mlflow', 'p-w2', '--', 'sh', '-c', 'exit 3']);
+      assert.equal(code.code, 3);
+
+      // Every pod is a namespace of the lab, named after its node.
+      assert.equal((await netnsWithPrefix(`svcnet-${name}-worker1-p`)).length, 2);
+
+      // kill -9 of worker1's agent: its pods keep serving; the new agent re-adopts them.
+      await lab.killAgent('worker1', 'SIGKILL');
+      const during = await lab.kubectl(['exec', '-n', 'mlflow', 'p-w2', '--', 'curl', '-s', '-m', '3', `http://${ip('p-w1')}:5000/hostname`]);
+      assert.equal(during.stdout, 'p-w1');
+      await lab.startAgent('worker1');
+      await lab.kubectlOk(['wait', '--for=condition=Ready', 'node/worker1', '--timeout=60s']);
+      await new Promise((r) => setTimeout(r, 2000));
+      const after = new Map((await podRows(lab, 'mlflow')).map((r) => [r.name, r]));
+      for (const p of ['p-w1', 'p-w1b']) {
+        assert.deepEqual(after.get(p), { ...rows.get(p), restarts: 0 }, `${p} re-adopted, not restarted`);
+      }
+      assert.equal((await lab.kubectl(['exec', '-n', 'mlflow', 'p-w1', '--', 'curl', '-s', '-m', '3', `http://${ip('p-w2')}:5000/hostname`])).stdout, 'p-w2');
+
+      // Deleting a pod removes its namespace.
+      await lab.kubectlOk(['delete', 'pod', '-n', 'mlflow', 'p-w1b', '--grace-period=1', '--wait=true', '--timeout=60s']);
+      let left: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        left = await netnsWithPrefix(`svcnet-${name}-worker1-p`);
+        if (left.length === 1) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(left.length, 1, 'only p-w1\'s namespace is left on worker1');
+    },
+    { imageTable: 'mlflow/mlflow: agnhost netexec --http-port=5000\n' },
+  );
+  await assertNothingLeft(name);
 });

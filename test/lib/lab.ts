@@ -10,7 +10,8 @@
 //       const r = await lab.exec('workstation', ['curl', '-s', 'http://192.168.1.101:30001']);
 //     });
 //   });
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labUnavailable, readLab, type LabInfo } from '../../src/lab/index.ts';
 import { run, svcnetBin, type RunResult } from './svcnet.ts';
@@ -40,10 +41,14 @@ export interface Lab {
   link(member: string, state: 'up' | 'down'): Promise<void>;
   /** The last lines of a member's log (master-node.log, worker1.log, supervisor.log...). */
   logTail(file: string, lines?: number): string;
+  /** Replaces the image table every node reads (<lab>/images.yaml; agents re-read it). */
+  setImageTable(yaml: string): void;
 }
 
 export interface WithLabOptions {
   nodes?: number;
+  /** The image table (YAML: image -> command line) every node starts with. */
+  imageTable?: string;
   /** false: API server only, no agents (`up --no-agents`). */
   agents?: boolean;
   timeoutSeconds?: number;
@@ -66,7 +71,15 @@ export async function labDownCli(name: string): Promise<RunResult> {
 export async function withLab<T>(name: string, fn: (lab: Lab) => Promise<T>, opts: WithLabOptions = {}): Promise<T> {
   // A lab of this name left behind by a killed run goes first.
   if (readLab(name) || existsSync(`/run/netns/svcnet-${name}-lan`)) await labDownCli(name);
-  const up = await svcnetLab(['up', '--name', name, '--nodes', String(opts.nodes ?? 3), '--timeout', String(opts.timeoutSeconds ?? 120), ...(opts.agents === false ? ['--no-agents'] : [])]);
+  const args = ['up', '--name', name, '--nodes', String(opts.nodes ?? 3), '--timeout', String(opts.timeoutSeconds ?? 120)];
+  if (opts.agents === false) args.push('--no-agents');
+  let tableDir: string | undefined;
+  if (opts.imageTable !== undefined) {
+    tableDir = mkdtempSync(join(tmpdir(), 'svcnet-lab-images-'));
+    writeFileSync(join(tableDir, 'images.yaml'), opts.imageTable);
+    args.push('--image-table', join(tableDir, 'images.yaml'));
+  }
+  const up = await svcnetLab(args).finally(() => tableDir && rmSync(tableDir, { recursive: true, force: true }));
   if (up.code !== 0) {
     await labDownCli(name);
     throw new Error(`svcnet lab up --name ${name} failed (${up.code}):\n${up.stderr}${up.stdout}`);
@@ -109,6 +122,7 @@ export async function withLab<T>(name: string, fn: (lab: Lab) => Promise<T>, opt
       const r = await svcnetLab(['link', '--name', name, member, state]);
       if (r.code !== 0) throw new Error(`lab link ${member} ${state}: ${r.stderr}`);
     },
+    setImageTable: (yaml) => writeFileSync(join(info.dir, 'images.yaml'), yaml),
     logTail: (file, lines = 40) => {
       try {
         return readFileSync(join(info.dir, file), 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
