@@ -211,6 +211,9 @@ export class SharedInformer<T extends KubeObject> implements Informer<T> {
       if (o.fieldSelector) opts.fieldSelector = o.fieldSelector;
       if (paged) opts.limit = pageSize;
       if (cont) opts.continue = cont;
+      // The first list takes any recent state, served whole from the server's watch cache
+      // (client-go's reflector lists with resourceVersion=0); relists ask for the latest.
+      else if (this.#rv === '') opts.resourceVersion = '0';
       let page;
       try {
         page = await this.#client.list<T>(this.resource, o.namespace, opts);

@@ -214,6 +214,12 @@ export class ResourceStorage {
     }
     const rv = parseRv(req.resourceVersion);
     if (req.resourceVersionMatch === 'Exact' && rv !== undefined) return this.#listFromStore(prefix, matches, limit, rv, undefined);
+    if (rv === 0) {
+      // resourceVersion=0: any recent state, straight from the watch cache and whole, as
+      // kube-apiserver's cacher serves it (limit is not honoured there).
+      const page = this.cacher.list({ prefix, matches });
+      return { items: page.items.map((c) => ({ obj: c.obj, json: c.json })), resourceVersion: String(this.cacher.revision) };
+    }
     // A consistent read: the cache serves it once it has seen everything the store has.
     const current = rv === undefined ? await this.#store.currentRevision() : rv;
     const fresh = await this.cacher.waitUntilFresh(current, rv === undefined ? 250 : 3000);
