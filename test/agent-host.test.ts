@@ -178,7 +178,7 @@ test('kubectl logs --previous shows the instance before a restart', async () => 
     const p = await pod('mlflow-2');
     return p.status?.containerStatuses?.[0]?.restartCount === 1 && ready(p) ? p : undefined;
   });
-  const last = after.status!.containerStatuses![0]!.lastState!.terminated!;
+  const last = after.status!.containerStatuses![0].lastState!.terminated!;
   assert.equal(last.exitCode, 1);
   assert.equal(last.reason, 'Error');
   assert.equal(after.status!.podIP, before.status!.podIP, 'a restart keeps the pod\'s address');
@@ -248,7 +248,7 @@ test('a crashing container backs off as CrashLoopBackOff', async () => {
     const x = await pod('crasher');
     return x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' ? x : undefined;
   });
-  const cs = p.status!.containerStatuses![0]!;
+  const cs = p.status!.containerStatuses![0];
   assert.match(cs.state!.waiting!.message!, /^back-off \d+s restarting failed container=c pod=crasher_mlflow\(/);
   assert.equal(cs.lastState?.terminated?.exitCode, 2);
   assert.equal(p.status?.phase, 'Running');
@@ -294,7 +294,7 @@ test('an image the node cannot run waits with ImageNotMapped and says how to map
     const x = await pod('unmapped');
     return x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ImageNotMapped' ? x : undefined;
   });
-  const msg = p.status!.containerStatuses![0]!.state!.waiting!.message!;
+  const msg = p.status!.containerStatuses![0].state!.waiting!.message!;
   assert.match(msg, /image "nginx:1\.25" is not mapped/);
   assert.ok(msg.includes(join(work, 'images.yaml')), msg);
   assert.equal(p.status?.phase, 'Pending');
