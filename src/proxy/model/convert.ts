@@ -98,14 +98,16 @@ export function toSliceInfo(slice: EndpointSlice): SliceInfo {
     if (!ip) continue;
     const c = e.conditions ?? {};
     const ready = c.ready ?? true;
+    // One object shape for every endpoint (no conditional fields): copying and comparing
+    // 100,000s of them is then an order of magnitude faster.
     endpoints.push({
       ip,
       ready,
       serving: c.serving ?? ready,
       terminating: c.terminating ?? false,
-      ...(e.nodeName !== undefined ? { nodeName: e.nodeName } : {}),
-      ...(e.zone !== undefined ? { zone: e.zone } : {}),
-      ...(e.hints?.forZones ? { zoneHints: e.hints.forZones.map((z) => z.name) } : {}),
+      nodeName: e.nodeName ?? undefined,
+      zone: e.zone ?? undefined,
+      zoneHints: e.hints?.forZones ? e.hints.forZones.map((z) => z.name) : undefined,
     });
   }
   return { name: `${ns}/${slice.metadata?.name ?? ''}`, service: svcName ? `${ns}/${svcName}` : '', family, ports, endpoints };

@@ -20,21 +20,31 @@ export function familyOf(ip: string): IPFamily {
   return ip.includes(':') ? 'IPv6' : 'IPv4';
 }
 
-/** The endpoints of one Service port in one family, merged over its slices (duplicates: first ready wins). */
+/** The endpoints of one Service port in one family, merged over its slices (a duplicate: a ready copy wins). */
 export function endpointsFor(port: ServicePortInfo, family: IPFamily, slices: Iterable<SliceInfo>): Endpoint[] {
-  const byAddr = new Map<string, Endpoint>();
+  const out: Endpoint[] = [];
+  let seen: Map<string, number> | undefined;
+  let contributing = 0;
   for (const s of slices) {
     if (s.family !== family) continue;
     const sp = s.ports.find((p) => p.name === port.portName && p.protocol === port.protocol);
     if (!sp) continue;
+    if (++contributing === 2) seen = new Map(out.map((e, i) => [`${e.ip}:${e.port}`, i]));
     for (const e of s.endpoints) {
-      const key = `${e.ip}:${sp.port}`;
-      const prev = byAddr.get(key);
-      if (prev && (prev.ready || !e.ready)) continue;
-      byAddr.set(key, { ...e, port: sp.port, family });
+      const ep: Endpoint = { ip: e.ip, port: sp.port, family, ready: e.ready, serving: e.serving, terminating: e.terminating, nodeName: e.nodeName, zone: e.zone, zoneHints: e.zoneHints };
+      if (seen) {
+        const key = `${e.ip}:${sp.port}`;
+        const i = seen.get(key);
+        if (i !== undefined) {
+          if (!out[i]!.ready && e.ready) out[i] = ep;
+          continue;
+        }
+        seen.set(key, out.length);
+      }
+      out.push(ep);
     }
   }
-  return [...byAddr.values()].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : a.port - b.port));
+  return out.sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : a.port - b.port));
 }
 
 function canUseTopology(endpoints: readonly Endpoint[], info: ServicePortInfo, zone: string | undefined): boolean {

@@ -375,3 +375,18 @@ test('nftables: overlapping source ranges are merged before they reach the inter
     ['add element ip svcnet firewall-allow { 203.0.113.1 . tcp . 80 . 198.51.100.0/24 }'],
   );
 });
+
+test('nftables: a large first sync into an empty table preloads the slot maps, then switches on in one transaction', async () => {
+  const svcs = Array.from({ length: 30 }, (_, i) => makeService(`s${i}`, { clusterIP: `10.96.1.${i}` }));
+  const slices = svcs.map((s, i) => makeSlice(s.metadata!.name!, [R(`10.244.2.${i}`), R(`10.244.3.${i}`)]));
+  const nft = new FakeNftables();
+  await new NftablesBackend({ nft, config, node, preloadThreshold: 10 }).sync(stateOf([...svcs, ...slices]), undefined);
+  assert.equal(nft.scripts.length, 4);
+  assert.doesNotMatch(nft.scripts[0]!, /element/);
+  for (const s of nft.scripts.slice(1, 3)) assert.match(s, /^(add element ip6? svcnet (slot-\d+|service-state) .*\n)+$/);
+  assert.match(nft.scripts[3]!, /add element ip svcnet service-ips/);
+  const once = new FakeNftables();
+  await new NftablesBackend({ nft: once, config, node }).sync(stateOf([...svcs, ...slices]), undefined);
+  assert.equal(once.scripts.length, 1);
+  assert.equal(nft.dump(), once.dump());
+});

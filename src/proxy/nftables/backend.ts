@@ -32,6 +32,8 @@ export interface NftablesBackendOptions {
   conntrack?: Conntrack;
   /** Called with conntrack failures (they do not fail the sync). */
   onConntrackError?: (e: unknown, f: FlowFilter) => void;
+  /** Element count from which the first sync into an empty table preloads inert elements in parallel (default 50,000). */
+  preloadThreshold?: number;
 }
 
 /** Per-key fields the diff compares (an adopted record's unknown values never equal a real one). */
@@ -353,6 +355,10 @@ class FamilySync {
   }
 }
 
+/** Element count from which the first sync into an empty table preloads inert elements in parallel. */
+const PreloadThreshold = 50_000;
+const PreloadParallelism = 2;
+
 /** The nftables data plane: one table `svcnet` per IP family, both sent in one transaction. */
 export class NftablesBackend implements ProxyBackend {
   readonly name = 'nftables';
@@ -362,11 +368,13 @@ export class NftablesBackend implements ProxyBackend {
   readonly #onConntrackError: ((e: unknown, f: FlowFilter) => void) | undefined;
   #needFull = false;
   #started = false;
+  readonly #preloadThreshold: number;
 
   constructor(o: NftablesBackendOptions) {
     this.#nft = o.nft;
     this.#conntrack = o.conntrack;
     this.#onConntrackError = o.onConntrackError;
+    this.#preloadThreshold = o.preloadThreshold ?? PreloadThreshold;
     this.#families = o.config.families.map((f) => new FamilySync(nftFamily(f), o.config, o.node));
   }
 
@@ -376,9 +384,11 @@ export class NftablesBackend implements ProxyBackend {
 
   async sync(state: ProxyState, changed: ReadonlySet<NamespacedName> | undefined): Promise<SyncResult> {
     let mode: SyncResult['mode'] = 'incremental';
+    let fresh = false;
     if (!this.#started) {
       mode = 'adopt';
-      for (const fs of this.#families) await fs.adopt(this.#nft);
+      fresh = true;
+      for (const fs of this.#families) if (await fs.adopt(this.#nft)) fresh = false;
       this.#started = true;
     } else if (this.#needFull) {
       mode = 'full';
@@ -388,8 +398,24 @@ export class NftablesBackend implements ProxyBackend {
     let flows: FlowFilter[] = [];
     try {
       this.#families.forEach((fs, i) => (flows = flows.concat(fs.render(txs[i], state, mode === 'incremental' ? changed : undefined, mode))));
-      const script = txs.map(String).join('');
-      if (script) await this.#nft.run(script);
+      let script: string;
+      const elements = txs.reduce((a, t) => a + t.elementCount, 0);
+      if (fresh && elements >= this.#preloadThreshold) {
+        // An empty table: nothing uses the slot maps until service-ips points at their keys, so
+        // their elements load in parallel transactions between the declarations and the one
+        // transaction that switches every Service on.
+        const parts = txs.map((t) => t.renderParts((obj) => obj.startsWith('slot-') || obj === 'service-state', PreloadParallelism));
+        const head = parts.map((p) => p.head).join('');
+        await this.#nft.run(head);
+        const inert = Array.from({ length: PreloadParallelism }, (_, i) => parts.map((p) => p.inert[i]).join('')).filter((x) => x !== '');
+        await Promise.all(inert.map((x) => this.#nft.run(x)));
+        const rest = parts.map((p) => p.rest).join('');
+        if (rest) await this.#nft.run(rest);
+        script = head + inert.join('') + rest;
+      } else {
+        script = txs.map(String).join('');
+        if (script) await this.#nft.run(script);
+      }
       this.#needFull = false;
       for (const f of flows) {
         try {
@@ -398,7 +424,7 @@ export class NftablesBackend implements ProxyBackend {
           this.#onConntrackError?.(e, f);
         }
       }
-      return { mode, elements: txs.reduce((a, t) => a + t.elementCount, 0), bytes: script.length };
+      return { mode, elements, bytes: script.length };
     } catch (e) {
       // What is in memory may no longer match the kernel: the next sync re-sends everything.
       this.#needFull = true;

@@ -158,13 +158,23 @@ const epId = (e: Endpoint): string => `${e.ip} . ${e.port}`;
  * elements and session affinity (which remembers slots) survives unrelated changes.
  */
 export function layoutSlots(prev: readonly string[] | undefined, cluster: readonly Endpoint[], local: readonly Endpoint[]): { slots: string[]; cluster: [number, number]; local: [number, number] } {
-  const c = new Set(cluster.map(epId));
-  const l = new Set(local.map(epId));
-  const seg = [[...l].filter((x) => !c.has(x)).sort(), [...l].filter((x) => c.has(x)).sort(), [...c].filter((x) => !l.has(x)).sort()];
-  const n = seg[0].length + seg[1].length + seg[2].length;
+  // Endpoints come sorted from the model, so each segment is in a deterministic order as it is.
+  let seg: string[][];
+  if (local.length === 0) seg = [[], [], cluster.map(epId)];
+  else {
+    const c = new Set(cluster.map(epId));
+    const l = local.map(epId);
+    const ls = new Set(l);
+    seg = [l.filter((x) => !c.has(x)), l.filter((x) => c.has(x)), [...c].filter((x) => !ls.has(x))];
+  }
+  const a = seg[0]!.length;
+  const b = seg[1]!.length;
+  const n = a + b + seg[2]!.length;
+  const ranges = { cluster: [a, n - a] as [number, number], local: [0, a + b] as [number, number] };
+  if (!prev) return { slots: seg.flat(), ...ranges };
   const slots: (string | undefined)[] = new Array<string | undefined>(n).fill(undefined);
   const prevIndex = new Map<string, number>();
-  prev?.forEach((x, i) => prevIndex.set(x, i));
+  prev.forEach((x, i) => prevIndex.set(x, i));
   let start = 0;
   for (const members of seg) {
     const end = start + members.length;
@@ -181,9 +191,7 @@ export function layoutSlots(prev: readonly string[] | undefined, cluster: readon
     }
     start = end;
   }
-  const a = seg[0].length;
-  const b = seg[1].length;
-  return { slots: slots as string[], cluster: [a, n - a], local: [0, a + b] };
+  return { slots: slots as string[], ...ranges };
 }
 
 // ---- chain names ----
@@ -430,6 +438,28 @@ export class Transaction {
     if (!l) this.#dels.set(obj, (l = []));
     l.push(key);
     this.#elementCount++;
+  }
+
+  /**
+   * The script in three parts, for loading an empty table: declarations and rules; the element
+   * additions to inert objects (maps nothing reads until service-ips points at their keys), dealt
+   * into `parts` scripts that may run side by side; and the rest, which switches Services on.
+   */
+  renderParts(isInert: (obj: string) => boolean, parts: number): { head: string; inert: string[]; rest: string } {
+    const t = `${this.#f} ${TableName}`;
+    const lines = (l: string[]): string => (l.length ? `${l.join('\n')}\n` : '');
+    const inert: string[][] = Array.from({ length: parts }, () => []);
+    const rest: string[] = [];
+    let n = 0;
+    for (const [obj, elems] of this.#dels) for (let i = 0; i < elems.length; i += ElementBatch) rest.push(`delete element ${t} ${obj} { ${elems.slice(i, i + ElementBatch).join(', ')} }`);
+    for (const [obj, elems] of this.#adds) {
+      for (let i = 0; i < elems.length; i += ElementBatch) {
+        const line = `add element ${t} ${obj} { ${elems.slice(i, i + ElementBatch).join(', ')} }`;
+        if (isInert(obj)) inert[n++ % parts]!.push(line);
+        else rest.push(line);
+      }
+    }
+    return { head: lines([...this.#head, ...this.#rules, ...this.#flushes]), inert: inert.map(lines), rest: lines([...rest, ...this.#tail]) };
   }
 
   toString(): string {
