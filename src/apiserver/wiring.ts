@@ -4,16 +4,22 @@ import { Endpoints, Events, Leases, findResourceByKind, gvkOf, writableMeta, typ
 import { defaultObject } from '../api/defaults/index.ts';
 import { prepareForCreate, prepareForUpdate } from '../api/strategy/index.ts';
 import { validateCreate, validateUpdate, webhookDenial } from '../api/validation/index.ts';
-import { schemaFor, strictDecodingError, typeErrors, unknownFields, unknownFieldWarnings } from '../api/schema/index.ts';
+import { customResourceErrors, isCustomResourceSchema, schemaFor, strictDecodingError, typeErrors, unknownFields, unknownFieldWarnings } from '../api/schema/index.ts';
 import { toTable } from '../api/printers/index.ts';
 import { openapiV3Document, openapiV3Root } from '../api/openapi/index.ts';
 import { badRequest } from '../api/index.ts';
 import type { ManagedFieldsUpdater, ResourceStrategy } from './registry/index.ts';
 import type { FieldCheck, PatchApplier, PatchPolicy, TableConvertor } from './http/resources.ts';
-import { patchObject, patchTypeFor, updateManagedFields, validatePatchOptions } from './patch/index.ts';
+import { dropUndeclaredFields, patchObject, patchTypeFor, updateManagedFields, validatePatchOptions, type Json } from './patch/index.ts';
 import type { OpenApiProvider } from './server.ts';
 
 const createOnUpdate = new Set<ResourceInfo>([Endpoints, Events, Leases]);
+
+/** Custom resources (metallb.io) are checked against their OpenAPI schema, as apiextensions does (422). */
+function schemaErrors(r: ResourceInfo, obj: AnyObject) {
+  const schema = schemaFor(gvkOf(r));
+  return schema && isCustomResourceSchema(schema) ? customResourceErrors(obj, schema) : [];
+}
 
 export function strategyFor(r: ResourceInfo): ResourceStrategy {
   return {
@@ -21,7 +27,7 @@ export function strategyFor(r: ResourceInfo): ResourceStrategy {
     prepareForCreate: (obj) => prepareForCreate(r, obj),
     prepareForUpdate: (obj, old, sub) => prepareForUpdate(r, obj, old, sub),
     validateCreate: (obj) => {
-      const errs = validateCreate(r, obj);
+      const errs = [...schemaErrors(r, obj), ...validateCreate(r, obj)];
       if (errs.length === 0) {
         const denial = webhookDenial(r, obj);
         if (denial) throw denial;
@@ -29,7 +35,7 @@ export function strategyFor(r: ResourceInfo): ResourceStrategy {
       return errs;
     },
     validateUpdate: (obj, old, sub) => {
-      const errs = validateUpdate(r, obj, old, sub);
+      const errs = [...schemaErrors(r, obj), ...validateUpdate(r, obj, old, sub)];
       if (errs.length === 0 && sub === undefined) {
         const denial = webhookDenial(r, obj);
         if (denial) throw denial;
@@ -41,18 +47,20 @@ export function strategyFor(r: ResourceInfo): ResourceStrategy {
   };
 }
 
-/** Decode-time checks of a body: type errors (400), then unknown fields per fieldValidation. */
+/**
+ * Decode-time checks of a body: type errors (400), then unknown fields per fieldValidation.
+ * What decoding into Go types would drop (unknown fields, nulls) is dropped from the object.
+ */
 export const fieldCheck: FieldCheck = (r, obj, validation) => {
   const gvk = gvkOf(r);
   const schema = schemaFor(gvk);
-  if (!schema) return [];
+  if (!schema) return { object: obj, warnings: [] };
   const te = typeErrors(obj, schema, gvk);
   if (te) throw badRequest(te);
-  if (validation === 'Ignore') return [];
-  const unknown = unknownFields(obj, schema);
-  if (unknown.length === 0) return [];
-  if (validation === 'Strict') throw strictDecodingError(gvk, unknown);
-  return unknownFieldWarnings(unknown);
+  const unknown = validation === 'Ignore' ? [] : unknownFields(obj, schema);
+  if (unknown.length && validation === 'Strict') throw strictDecodingError(gvk, unknown);
+  const object = dropUndeclaredFields(obj as unknown as Json, schema) as unknown as AnyObject;
+  return { object, warnings: unknown.length ? unknownFieldWarnings(unknown) : [] };
 };
 
 export const table: TableConvertor = (r, objs, opts) => toTable(r, objs, opts) as unknown as AnyObject;

@@ -58,7 +58,7 @@ export interface PatchPolicy {
  * Decode-time checks of a body against its type: throws 400 for type errors and, under
  * fieldValidation=Strict, for unknown fields; returns the warnings to send under Warn.
  */
-export type FieldCheck = (r: ResourceInfo, obj: AnyObject, validation: FieldValidation) => string[];
+export type FieldCheck = (r: ResourceInfo, obj: AnyObject, validation: FieldValidation) => { object: AnyObject; warnings: string[] };
 
 /** A handler for a subresource other than status (scale, binding, log, exec, finalize...). */
 export type SubresourceHandler = (ctx: RequestContext) => Promise<void>;
@@ -287,9 +287,9 @@ function writeParams(ctx: RequestContext): WriteParams {
   return { dryRun: dryRuns.length > 0, fieldManager: fm ?? defaultManager(ctx.req.headers['user-agent']), user: ctx.user.name, fieldValidation: fv };
 }
 
-/** Strict/Warn field validation and type checks on a decoded body. Returns warnings to send. */
-function checkFields(ctx: RequestContext, obj: AnyObject, fv: FieldValidation): string[] {
-  return ctx.deps.fields?.(ctx.storage.resource, obj, fv) ?? [];
+/** Strict/Warn field validation and type checks on a decoded body: the object as decoded and the warnings to send. */
+function checkFields(ctx: RequestContext, obj: AnyObject, fv: FieldValidation): { object: AnyObject; warnings: string[] } {
+  return ctx.deps.fields?.(ctx.storage.resource, obj, fv) ?? { object: obj, warnings: [] };
 }
 
 function warningHeaders(warnings: string[]): Record<string, string> {
@@ -310,16 +310,15 @@ function checkTypeMeta(r: ResourceInfo, obj: AnyObject, expectKind = r.kind, exp
 async function readObject(ctx: RequestContext): Promise<AnyObject> {
   const type = bodyTypeOf(ctx.req.headers['content-type']);
   const buf = await readBody(ctx.req);
-  if (buf.length === 0) throw badRequest('the body of the request is empty');
   return await decodeObjectBody(buf, type, ctx.deps.protobuf, ctx.storage.resource);
 }
 
 async function handleCreate(ctx: RequestContext): Promise<void> {
   const r = ctx.storage.resource;
   const params = writeParams(ctx);
-  const obj = await readObject(ctx);
-  checkTypeMeta(r, obj);
-  const warnings = checkFields(ctx, obj, params.fieldValidation);
+  const decoded = await readObject(ctx);
+  checkTypeMeta(r, decoded);
+  const { object: obj, warnings } = checkFields(ctx, decoded, params.fieldValidation);
   const accept = acceptOf(ctx);
   if (ctx.info.name !== undefined) throw methodNotSupported(ctx.storage.gr, 'create');
   const created = await ctx.storage.create(ctx.info.namespace, obj, params);
@@ -330,9 +329,9 @@ async function handleCreate(ctx: RequestContext): Promise<void> {
 async function handleUpdate(ctx: RequestContext): Promise<void> {
   const r = ctx.storage.resource;
   const params = writeParams(ctx);
-  const obj = await readObject(ctx);
-  checkTypeMeta(r, obj);
-  const warnings = checkFields(ctx, obj, params.fieldValidation);
+  const decoded = await readObject(ctx);
+  checkTypeMeta(r, decoded);
+  const { object: obj, warnings } = checkFields(ctx, decoded, params.fieldValidation);
   const accept = acceptOf(ctx);
   const out = await ctx.storage.update(ctx.info.namespace, ctx.info.name!, obj, params, ctx.info.subresource);
   if (warnings.length) ctx.res.setHeader('Warning', warningHeaders(warnings).Warning);

@@ -37,3 +37,6 @@ export {
   type ManagedFieldsContext,
   type WriteTarget,
 } from './write.ts';
+export { parseGoJson, GoJsonSyntaxError } from './go.ts';
+export { dropUndeclared as dropUndeclaredFields } from './typed.ts';
+export type { Json } from './go.ts';
