@@ -36,7 +36,7 @@ export function endpointsFor(port: ServicePortInfo, family: IPFamily, slices: It
         const key = `${e.ip}:${sp.port}`;
         const i = seen.get(key);
         if (i !== undefined) {
-          if (!out[i]!.ready && e.ready) out[i] = ep;
+          if (!out[i].ready && e.ready) out[i] = ep;
           continue;
         }
         seen.set(key, out.length);

@@ -382,9 +382,9 @@ test('nftables: a large first sync into an empty table preloads the slot maps, t
   const nft = new FakeNftables();
   await new NftablesBackend({ nft, config, node, preloadThreshold: 10 }).sync(stateOf([...svcs, ...slices]), undefined);
   assert.equal(nft.scripts.length, 4);
-  assert.doesNotMatch(nft.scripts[0]!, /element/);
+  assert.doesNotMatch(nft.scripts[0], /element/);
   for (const s of nft.scripts.slice(1, 3)) assert.match(s, /^(add element ip6? svcnet (slot-\d+|service-state) .*\n)+$/);
-  assert.match(nft.scripts[3]!, /add element ip svcnet service-ips/);
+  assert.match(nft.scripts[3], /add element ip svcnet service-ips/);
   const once = new FakeNftables();
   await new NftablesBackend({ nft: once, config, node }).sync(stateOf([...svcs, ...slices]), undefined);
   assert.equal(once.scripts.length, 1);

@@ -167,9 +167,9 @@ export function layoutSlots(prev: readonly string[] | undefined, cluster: readon
     const ls = new Set(l);
     seg = [l.filter((x) => !c.has(x)), l.filter((x) => c.has(x)), [...c].filter((x) => !ls.has(x))];
   }
-  const a = seg[0]!.length;
-  const b = seg[1]!.length;
-  const n = a + b + seg[2]!.length;
+  const a = seg[0].length;
+  const b = seg[1].length;
+  const n = a + b + seg[2].length;
   const ranges = { cluster: [a, n - a] as [number, number], local: [0, a + b] as [number, number] };
   if (!prev) return { slots: seg.flat(), ...ranges };
   const slots: (string | undefined)[] = new Array<string | undefined>(n).fill(undefined);
@@ -455,7 +455,7 @@ export class Transaction {
     for (const [obj, elems] of this.#adds) {
       for (let i = 0; i < elems.length; i += ElementBatch) {
         const line = `add element ${t} ${obj} { ${elems.slice(i, i + ElementBatch).join(', ')} }`;
-        if (isInert(obj)) inert[n++ % parts]!.push(line);
+        if (isInert(obj)) inert[n++ % parts].push(line);
         else rest.push(line);
       }
     }
