@@ -114,6 +114,21 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Environment every process of the lab gets (see resolvePython). */
+const labEnv: Record<string, string> = {};
+
+/**
+ * The Python interpreter the pod shims run on, resolved once: `python3` on PATH may be a
+ * version manager's shell-script shim (pyenv's costs ~200 ms per start, the interpreter ~40 ms),
+ * paid for every container the agents start.
+ */
+async function resolvePython(runner: Runner): Promise<void> {
+  if (process.env.SVCNET_PYTHON) return;
+  const r = await runner.run(['python3', '-S', '-E', '-c', 'import sys; print(sys.executable)']);
+  const exe = r.stdout.trim();
+  if (r.code === 0 && exe.startsWith('/')) labEnv.SVCNET_PYTHON = exe;
+}
+
 /** Starts a detached process (in a member's network namespace, or the host's), logging to a file. */
 function launch(info: LabInfo, role: string, member: Member | undefined, args: string[], log: string): ProcessInfo {
   const argv = member ? ['nsenter', `--net=/run/netns/${member.ns}`, '--', ...args] : args;
@@ -127,7 +142,7 @@ function spawnRecorded(info: LabInfo, p: Omit<ProcessInfo, 'pid'>): ProcessInfo 
       detached: true,
       stdio: ['ignore', fd, fd],
       // SVCNET_LAB marks every process of the lab, so `down` finds them even without lab.json.
-      env: { ...process.env, SVCNET_LAB: info.name },
+      env: { ...process.env, ...labEnv, SVCNET_LAB: info.name },
     });
     child.unref();
     if (child.pid === undefined) throw new Error(`could not start ${p.argv.join(' ')}`);
@@ -247,6 +262,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabInfo> {
     const cmds = buildCommands(t);
     assertClosed(t, cmds);
     for (const c of cmds) await must(runner, c);
+    await resolvePython(runner);
     log(`namespaces ${[t.lanNs, ...members(t).map((m) => m.ns)].join(' ')}: ready`);
     for (const m of members(t)) {
       const etc = join('/etc/netns', m.ns);

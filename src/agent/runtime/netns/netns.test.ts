@@ -55,6 +55,7 @@ test('the bridge takes the first address of the pod CIDR and drops stale ones', 
 test('a pod is wired with a veth on the bridge, its address and a default route via the gateway', () => {
   const cmds = podCommands({ ns: 'svcnet-x-p1', veth: 'veth0123456789a', ips: ['10.244.1.5', 'fd00:10:244:1::5'], cidrs: [cidrInfo('10.244.1.0/24'), cidrInfo('fd00:10:244:1::/64')] });
   assert.deepEqual(cmds.node, [
+    'netns add svcnet-x-p1',
     'link add veth0123456789a type veth peer name eth0 netns svcnet-x-p1',
     'link set veth0123456789a master cbr0',
     'link set veth0123456789a type bridge_slave hairpin on',

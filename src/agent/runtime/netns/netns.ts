@@ -9,7 +9,7 @@
 // written before the first command, so a restarted agent reuses the addresses and finishes or
 // redoes half-made plumbing) and each container's environment (for exec).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Logger } from '../../../util/index.ts';
@@ -17,7 +17,7 @@ import { HostRuntime } from '../host.ts';
 import { allocateAddress } from '../ipam.ts';
 import { findExecutable, pythonCommand, ptyShimPath } from '../process.ts';
 import type { ContainerInfo, ContainerSpec, ExecOptions, ExecProcess, ExecResult, PodRuntime, Sandbox, SandboxConfig } from '../types.ts';
-import { bridgeBatch, bridgeName, cidrInfo, etcNetns, podCommands, podNamespaceName, vethName, type CidrInfo } from './plan.ts';
+import { bridgeBatch, bridgeName, cidrInfo, etcNetns, podCommands, podNamespaceName, podRemovalCommands, vethName, type CidrInfo } from './plan.ts';
 
 export interface IpResult {
   code: number;
@@ -86,6 +86,27 @@ function readJson<T>(path: string): T | undefined {
   }
 }
 
+/** Processes whose network namespace is the one mounted at `path` (read from /proc, no process spawned). */
+export function pidsInNamespace(path: string): number[] {
+  let ino: number;
+  try {
+    ino = statSync(path).ino;
+  } catch {
+    return [];
+  }
+  const want = `net:[${ino}]`;
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readlinkSync(`/proc/${d}/ns/net`) === want) out.push(Number(d));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
+}
+
 /** kubelet's managed /etc/hosts for a pod (pkg/kubelet/kubelet_pods.go managedHostsFileContent). */
 export function managedHosts(ips: readonly string[], hostname: string): string {
   return [
@@ -111,6 +132,8 @@ export class NetnsRuntime implements PodRuntime {
   readonly #records = new Map<string, SandboxRecord>();
   readonly #envs = new Map<string, ExecEnv>();
   readonly #inflight = new Map<string, Promise<Sandbox>>();
+  /** Sandboxes this process began to wire (a retry after a failure cleans up first). */
+  readonly #attempted = new Set<string>();
   #nodeNs: string | undefined;
   #bridge: { key: string; ready: Promise<void> } | undefined;
 
@@ -297,16 +320,37 @@ export class NetnsRuntime implements PodRuntime {
     return ready;
   }
 
+  /**
+   * Runs an `ip -batch` script in the node's namespace. `netns add|del` lines cannot run under
+   * `ip -n` (it gives itself a private mount namespace, where the namespace's name would be
+   * mounted, or unmounted, unseen): with a nodeNetns they run as commands of their own.
+   */
+  async #nodeScript(lines: readonly string[], tolerant = false): Promise<void> {
+    const runOne = async (argv: readonly string[], input?: string) => {
+      if (tolerant) await this.#run(argv, input);
+      else await this.#must(argv, input);
+    };
+    if (!this.#opts.nodeNetns) {
+      await runOne(tolerant ? ['ip', '-force', '-batch', '-'] : ['ip', '-batch', '-'], lines.join('\n') + '\n');
+      return;
+    }
+    const isNetns = (l: string) => l.startsWith('netns ');
+    const rest = lines.filter((l) => !isNetns(l));
+    for (const l of lines.filter((x) => isNetns(x) && x.startsWith('netns add'))) await runOne(['ip', ...l.split(' ')]);
+    if (rest.length) await runOne(this.#ip(...(tolerant ? ['-force'] : []), '-batch', '-'), rest.join('\n') + '\n');
+    for (const l of lines.filter((x) => isNetns(x) && !x.startsWith('netns add'))) await runOne(['ip', ...l.split(' ')]);
+  }
+
   async #plumb(rec: SandboxRecord): Promise<void> {
     const cidrs = rec.cidrs.map(cidrInfo);
     await this.#ensureBridge(cidrs);
     const ns = rec.sandbox.id;
-    // Leftovers of a half-made attempt go first.
-    await this.#run(this.#ip('link', 'del', rec.veth));
-    if (existsSync(`/run/netns/${ns}`)) await this.#run(['ip', 'netns', 'del', ns]);
-    await this.#must(['ip', 'netns', 'add', ns]);
+    // Leftovers of a half-made attempt (a crash, a vanished namespace) go first.
+    if (existsSync(`/run/netns/${ns}`) || rec.plumbed || this.#attempted.has(rec.sandbox.uid)) await this.#nodeScript(podRemovalCommands(ns, rec.veth), true);
+    this.#attempted.add(rec.sandbox.uid);
     const cmds = podCommands({ ns, veth: rec.veth, ips: rec.sandbox.ips, cidrs });
-    await this.#must(this.#ip('-batch', '-'), cmds.node.join('\n') + '\n');
+    // Two processes per pod: the node's side (namespace, veth, bridge port), then the pod's.
+    await this.#nodeScript(cmds.node);
     await this.#must(['ip', '-n', ns, '-batch', '-'], cmds.pod.join('\n') + '\n');
   }
 
@@ -315,25 +359,24 @@ export class NetnsRuntime implements PodRuntime {
     if (!rec) return;
     if (!rec.hostNetwork) {
       const ns = rec.sandbox.id;
-      if (existsSync(`/run/netns/${ns}`)) {
-        // Its containers have ended; exec sessions still inside go with it.
-        const pids = (await this.#run(['ip', 'netns', 'pids', ns])).stdout.split(/\s+/).filter(Boolean).map(Number);
-        for (const pid of pids) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // gone
-          }
+      // Its containers have ended; exec sessions still inside go with it.
+      for (const pid of pidsInNamespace(`/run/netns/${ns}`)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
         }
-        await this.#run(this.#ip('link', 'del', rec.veth));
+      }
+      // The veth pair goes with the namespace: the kernel tears namespaces down in batches,
+      // far cheaper than deleting each veth (an RCU grace period under the RTNL lock apiece).
+      if (existsSync(`/run/netns/${ns}`)) {
         const del = await this.#run(['ip', 'netns', 'del', ns]);
         if (del.code !== 0 && existsSync(`/run/netns/${ns}`)) throw new Error(`ip netns del ${ns}: ${del.stderr.trim()}`);
-      } else {
-        await this.#run(this.#ip('link', 'del', rec.veth));
       }
       rmSync(join(this.#opts.etcNetnsDir ?? etcNetns, ns), { recursive: true, force: true });
     }
     this.#records.delete(uid);
+    this.#attempted.delete(uid);
     rmSync(join(this.#sandboxDir, `${uid}.json`), { force: true });
   }
 

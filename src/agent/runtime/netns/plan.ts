@@ -43,9 +43,9 @@ export function cidrInfo(cidr: string): CidrInfo {
 
 export type Argv = readonly string[];
 
-/** `ip` commands run in the node's namespace (prefixed with -n <ns> when the runtime is told one). */
-export interface NodeCommands {
-  /** Lines for `ip -batch -` in the node's namespace. */
+/** A pod's plumbing as two `ip -batch` scripts: one in the node's namespace, one in the pod's. */
+export interface PodScripts {
+  /** Lines for `ip -batch -` in the node's namespace (the pod's namespace is made first). */
   node: string[];
   /** Lines for `ip -n <pod ns> -batch -`. */
   pod: string[];
@@ -69,9 +69,10 @@ export interface PodPlumbing {
   cidrs: readonly CidrInfo[];
 }
 
-/** Wires a pod: its veth pair (node end on the bridge, hairpin on), addresses, default routes. */
-export function podCommands(p: PodPlumbing): NodeCommands {
+/** Wires a pod: its namespace, its veth pair (node end on the bridge, hairpin on), addresses, default routes. */
+export function podCommands(p: PodPlumbing): PodScripts {
   const node = [
+    `netns add ${p.ns}`,
     `link add ${p.veth} type veth peer name ${podInterface} netns ${p.ns}`,
     `link set ${p.veth} master ${bridgeName}`,
     // A pod reaching itself through a Service's address comes back through its own port.
@@ -86,6 +87,11 @@ export function podCommands(p: PodPlumbing): NodeCommands {
   pod.push(`link set ${podInterface} up`);
   for (const c of p.cidrs) pod.push(`route add ${c.family === 6 ? '::/0' : 'default'} via ${c.gateway} dev ${podInterface}`);
   return { node, pod };
+}
+
+/** Takes a pod away: its veth pair (at once, not when the kernel gets round to the namespace), then the namespace. */
+export function podRemovalCommands(ns: string, veth: string): string[] {
+  return [`link del ${veth}`, `netns del ${ns}`];
 }
 
 /** `ip netns exec <ns>` bind-mounts /etc/netns/<ns>/<file> over /etc/<file>: resolv.conf, hosts. */
