@@ -9,7 +9,7 @@
 // invisible (and unremovable by name) from the host, and lost when the agent restarts.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import type { Node } from 'kubernetes-types/core/v1.js';
@@ -514,9 +514,10 @@ function requireLab(name: string): LabInfo {
 
 /**
  * Stops a member's svcnet process (the agent, or the API server on master-node) with `signal`
- * and, unless `start` is false, starts it again as `up` did (same flags, same data dir).
+ * and, unless `start` is false, starts it again as `up` did (same flags, same data dir) and
+ * waits until it says it is ready.
  */
-export async function labRestart(name: string, member: string, opts: { signal?: NodeJS.Signals; start?: boolean } = {}): Promise<ProcessInfo | undefined> {
+export async function labRestart(name: string, member: string, opts: { signal?: NodeJS.Signals; start?: boolean; timeoutMs?: number } = {}): Promise<ProcessInfo | undefined> {
   const info = requireLab(name);
   const p = info.processes.find((x) => x.member === member && (x.role === 'agent' || x.role === 'apiserver'));
   if (!p) throw new Error(`lab ${name}: no agent or API server runs in ${JSON.stringify(member)}`);
@@ -528,7 +529,26 @@ export async function labRestart(name: string, member: string, opts: { signal?: 
     while (alive(p.pid)) await sleep(20);
   }
   if (opts.start === false) return undefined;
-  return spawnRecorded(info, { role: p.role, member: p.member, log: p.log, argv: p.argv });
+  // Ready once it says so in its log (both print one line on stdout when ready).
+  const from = existsSync(p.log) ? statSync(p.log).size : 0;
+  const started = spawnRecorded(info, { role: p.role, member: p.member, log: p.log, argv: p.argv });
+  const until = Date.now() + (opts.timeoutMs ?? 60_000);
+  for (;;) {
+    const fd = openSync(p.log, 'r');
+    let text = '';
+    try {
+      const size = fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.max(0, size - from));
+      readSync(fd, buf, 0, buf.length, from);
+      text = buf.toString();
+    } finally {
+      closeSync(fd);
+    }
+    if (/svcnet (agent|API server) ready/.test(text)) return started;
+    if (!alive(started.pid)) throw new Error(`${p.role} in ${member} exited; its log (${p.log}):\n${tail(p.log)}`);
+    if (Date.now() > until) throw new Error(`${p.role} in ${member} not ready within ${(opts.timeoutMs ?? 60_000) / 1000} s; its log (${p.log}):\n${tail(p.log)}`);
+    await sleep(100);
+  }
 }
 
 /** Unplugs (down) or plugs back (up) a member's cable: its port on the LAN bridge. */
