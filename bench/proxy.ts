@@ -257,8 +257,8 @@ export async function run(): Promise<Section> {
     const label = n.toLocaleString('en-US');
     const fullTarget = n === 10_000 ? '≤ 2 s' : n === 50_000 ? '≤ 10 s' : '';
     rows.push({
-      metric: `full sync, ${label} Services × 10 endpoints (wall; CPU; of the wall, in nft)`,
-      svcnet: `${s(m.fullSyncS)}; ${s(m.fullSyncCpuS)} CPU; ${s(m.fullSyncNftS)} nft`,
+      metric: `full sync, ${label} Services × 10 endpoints (wall; CPU of Node and nft; time inside nft runs, summed)`,
+      svcnet: `${s(m.fullSyncS)}; ${s(m.fullSyncCpuS)} CPU; ${s(m.fullSyncNftS)} in nft`,
       peer: k ? `${s(k.fullSyncS)} (kube-proxy's shape)` : 'not run (see notes)',
       ratio: k ? `${(m.fullSyncS / k.fullSyncS).toFixed(3)}` : '',
       target: fullTarget ? `${fullTarget}: ${m.fullSyncS <= (n === 10_000 ? 2 : 10) ? 'met' : 'missed'}` : '',
