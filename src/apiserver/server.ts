@@ -18,6 +18,7 @@ import type { ManagedFieldsUpdater } from './registry/storage.ts';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './http/discovery.ts';
 import { handleResourceRequest, type HandlerDeps } from './http/resources.ts';
 import { writeError, writeJson, writeRaw } from './http/respond.ts';
+import { openApiV2, openApiV2ProtoType, wantsV2Protobuf } from './openapi-v2.ts';
 
 const log = logger('apiserver');
 
@@ -26,7 +27,8 @@ export const kubernetesVersion = { major: '1', minor: '33', gitVersion: 'v1.33.0
 
 export interface OpenApiProvider {
   root(): object;
-  document(path: string): object | undefined;
+  /** A group-version's document as served and its hash (ETag, ?hash=). */
+  document(path: string): { json: string; hash: string } | undefined;
 }
 
 export interface ApiServerOptions {
@@ -156,11 +158,19 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     // A group/version nobody serves falls through kube's handler chain to Go's plain 404.
     if (parts[0] === 'apis' && !servedGroupVersions.has(`${parts[1]}/${parts[2]}`)) return writePageNotFound(res);
     if (parts[0] === 'openapi' && parts[1] === 'v3' && opts.openapi) {
-      const doc = parts.length === 2 ? opts.openapi.root() : opts.openapi.document(parts.slice(2).join('/'));
-      return doc ? writeJson(res, 200, doc, { 'Cache-Control': 'public, immutable' }) : writeNotFound(res);
+      if (parts.length === 2) return writeJson(res, 200, opts.openapi.root());
+      const gv = parts.slice(2).join('/');
+      const doc = opts.openapi.document(gv);
+      if (!doc) return writePageNotFound(res);
+      return serveOpenApi(req, res, url, doc.json, 'application/json', doc.hash, `/openapi/v3/${gv}`);
+    }
+    if (path === '/openapi/v2') {
+      const v2 = openApiV2(kubernetesVersion.gitVersion);
+      const proto = wantsV2Protobuf(accept);
+      return serveOpenApi(req, res, url, proto ? v2.proto : JSON.stringify(v2.json), proto ? openApiV2ProtoType : 'application/json', v2.etag.slice(1, -1), undefined);
     }
     const info = parseRequestInfo(req.method ?? 'GET', path, url.searchParams);
-    if (!info.isResourceRequest) return writePageNotFound(res);
+    if (!info.isResourceRequest) return writeNotFound(res);
     await handleResourceRequest(deps, req, res, info, url.searchParams, user);
   };
 
@@ -239,6 +249,34 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     },
   };
 }
+
+/**
+ * kube-openapi's handlers: the document's hash as ETag (304 for If-None-Match), and for v3 a
+ * stale ?hash= redirected (301) to the current one, a current one cached for a year.
+ */
+function serveOpenApi(req: IncomingMessage, res: ServerResponse, url: URL, body: string | Buffer, contentType: string, hash: string, location: string | undefined): void {
+  const headers: Record<string, string> = { ETag: `"${hash}"`, 'Last-Modified': startedAt };
+  const asked = url.searchParams.get('hash');
+  if (location && asked) {
+    if (asked !== hash) {
+      res.writeHead(301, { Location: `${location}?hash=${hash}`, 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(`<a href="${location}?hash=${hash}">Moved Permanently</a>.\n\n`);
+      return;
+    }
+    headers.Vary = 'Accept';
+    headers['Cache-Control'] = 'public, immutable';
+    headers.Expires = new Date(Date.now() + 365 * 86_400_000).toUTCString();
+  }
+  const inm = req.headers['if-none-match'];
+  if (inm && inm.split(',').some((t) => t.trim() === `"${hash}"` || t.trim() === '*')) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  writeRaw(res, 200, body, contentType, headers);
+}
+
+const startedAt = new Date().toUTCString();
 
 /** Go's http.NotFound, what kube-apiserver's last handler answers for paths no API serves. */
 function writePageNotFound(res: ServerResponse): void {

@@ -6,7 +6,7 @@ import { prepareForCreate, prepareForUpdate } from '../api/strategy/index.ts';
 import { validateCreate, validateUpdate, webhookDenial } from '../api/validation/index.ts';
 import { customResourceErrors, isCustomResourceSchema, schemaFor, strictDecodingError, typeErrors, unknownFields, unknownFieldWarnings } from '../api/schema/index.ts';
 import { toTable } from '../api/printers/index.ts';
-import { openapiV3Document, openapiV3Root } from '../api/openapi/index.ts';
+import { openapiV3DocumentJson, openapiV3Root } from '../api/openapi/index.ts';
 import { badRequest } from '../api/index.ts';
 import type { ManagedFieldsUpdater, ResourceStrategy } from './registry/index.ts';
 import type { FieldCheck, PatchApplier, PatchPolicy, TableConvertor } from './http/resources.ts';
@@ -67,7 +67,7 @@ export const table: TableConvertor = (r, objs, opts) => toTable(r, objs, opts) a
 
 export const openapi: OpenApiProvider = {
   root: () => openapiV3Root(),
-  document: (path) => openapiV3Document(path),
+  document: (path) => openapiV3DocumentJson(path),
 };
 
 // ---- patch, apply and managedFields (src/apiserver/patch) ----

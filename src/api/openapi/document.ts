@@ -24,7 +24,7 @@ import {
 } from './parameters.ts';
 
 /** The Kubernetes version the documents describe (info.version). */
-export const openApiKubernetesVersion = 'v1.30.0';
+export const openApiKubernetesVersion = 'v1.33.0';
 
 export type KubernetesAction = 'get' | 'list' | 'put' | 'patch' | 'post' | 'delete' | 'deletecollection' | 'watch' | 'watchlist' | 'connect';
 
