@@ -46,10 +46,10 @@ function stateOf(objs: (Service | EndpointSlice)[]): ProxyState {
   return computeState(svcs, slices, node, config.families);
 }
 
-async function setup(objs: (Service | EndpointSlice)[]): Promise<{ nft: FakeNftables; backend: NftablesBackend; ct: FakeConntrack }> {
+async function setup(objs: (Service | EndpointSlice)[], cfg: ProxyConfig = config): Promise<{ nft: FakeNftables; backend: NftablesBackend; ct: FakeConntrack }> {
   const nft = new FakeNftables();
   const ct = new FakeConntrack();
-  const backend = new NftablesBackend({ nft, config, node, conntrack: ct });
+  const backend = new NftablesBackend({ nft, config: cfg, node, conntrack: ct });
   await backend.sync(stateOf(objs), undefined);
   return { nft, backend, ct };
 }
@@ -221,6 +221,30 @@ for (const c of cases) {
     assert.deepEqual(outcomes(nft, c.packet), c.want);
   });
 }
+
+test('nftables: nodePortAddresses narrow the node addresses NodePorts answer on', async () => {
+  const cfg: ProxyConfig = { ...config, nodeIPs: [nodeIP, '192.168.1.10', 'fd00:192::10'], nodePortAddresses: ['192.168.1.0/24'] };
+  const { nft } = await setup([makeService('web', { type: 'NodePort', ...np() }), web], cfg);
+  assert.deepEqual(outcomes(nft, tcp('198.51.100.1', '192.168.1.10', 30001)), ['DNAT 10.244.1.5:8080 masquerade', 'DNAT 10.244.2.7:8080 masquerade']);
+  assert.deepEqual(outcomes(nft, tcp('198.51.100.1', nodeIP, 30001)), ['accept']);
+});
+
+test('nftables: masqueradeAll masquerades pod traffic to ClusterIPs too', async () => {
+  const { nft } = await setup([makeService('web'), web], { ...config, masqueradeAll: true });
+  assert.deepEqual(outcomes(nft, tcp('10.244.1.9', '10.96.0.10', 80)), ['DNAT 10.244.1.5:8080 masquerade', 'DNAT 10.244.2.7:8080 masquerade']);
+});
+
+test('nftables: without a local-traffic detector, pod traffic to ClusterIPs is not masqueraded', async () => {
+  const { nft } = await setup([makeService('web'), web], { ...config, localTrafficCIDRs: [] });
+  assert.deepEqual(outcomes(nft, tcp('198.51.100.1', '10.96.0.10', 80)), ['DNAT 10.244.1.5:8080', 'DNAT 10.244.2.7:8080']);
+});
+
+test('nftables: traffic to an unallocated IP of the service CIDRs is dropped, to an allocated one with an unknown port rejected', async () => {
+  const { nft } = await setup([makeService('web'), web], { ...config, serviceCIDRs: ['10.96.0.0/16'] });
+  assert.deepEqual(outcomes(nft, tcp('10.244.1.9', '10.96.0.99', 80)), ['drop']);
+  assert.deepEqual(outcomes(nft, tcp('10.244.1.9', '10.96.0.10', 81)), ['reject']);
+  assert.deepEqual(outcomes(nft, tcp('10.244.1.9', '10.97.0.1', 80)), ['accept']);
+});
 
 test('nftables: sessionAffinity ClientIP keeps a client on the endpoint it first reached', async () => {
   const { nft } = await setup([makeService('web', { affinityTimeout: 600 }), makeSlice('web', [R('10.244.2.7'), R('10.244.2.8'), R('10.244.2.9')])]);
