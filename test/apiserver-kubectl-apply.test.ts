@@ -50,15 +50,15 @@ for (const version of [undefined, '1.27', '1.33'] as const) {
         const first = await k(['apply', '-f', path]);
         assert.equal(first.stderr, '', `${f}: ${first.stderr}`);
         assert.equal(first.code, 0);
-        assert.equal(first.stdout, firstPass[f]!.map((l) => `${l}\n`).join(''), f);
+        assert.equal(first.stdout, firstPass[f].map((l) => `${l}\n`).join(''), f);
         const again = await k(['apply', '-f', path]);
         assert.equal(again.code, 0, again.stderr);
-        assert.equal(again.stdout, unchanged(firstPass[f]!).map((l) => `${l}\n`).join(''), `${f} applied twice`);
+        assert.equal(again.stdout, unchanged(firstPass[f]).map((l) => `${l}\n`).join(''), `${f} applied twice`);
       }
       // The last file to touch mlflow-service (05) left out its type: back to ClusterIP, no node port.
       const svc = JSON.parse((await k(['get', 'svc', '-n', 'mlflow', 'mlflow-service', '-o', 'json'])).stdout) as { spec: { type: string; ports: { nodePort?: number }[] } };
       assert.equal(svc.spec.type, 'ClusterIP');
-      assert.equal(svc.spec.ports[0]!.nodePort, undefined);
+      assert.equal(svc.spec.ports[0].nodePort, undefined);
     });
 
     it('applies every file with --server-side over the client-side applied objects', async () => {
@@ -66,7 +66,7 @@ for (const version of [undefined, '1.27', '1.33'] as const) {
         const r = await k(['apply', '--server-side', '-f', join(examplesDir, f)]);
         assert.equal(r.stderr, '', `${f}: ${r.stderr}`);
         assert.equal(r.code, 0);
-        assert.equal(r.stdout, serverSide(firstPass[f]!).map((l) => `${l}\n`).join(''), f);
+        assert.equal(r.stdout, serverSide(firstPass[f]).map((l) => `${l}\n`).join(''), f);
       }
     });
 
@@ -102,7 +102,7 @@ describe('server-side apply on a fresh server', () => {
         const r = await kubectl(s, ['apply', '--server-side', '-f', join(examplesDir, f)]);
         assert.equal(r.stderr, '', `${f}: ${r.stderr}`);
         assert.equal(r.code, 0);
-        assert.equal(r.stdout, serverSide(firstPass[f]!).map((l) => `${l}\n`).join(''), f);
+        assert.equal(r.stdout, serverSide(firstPass[f]).map((l) => `${l}\n`).join(''), f);
       }
     }
     const svc = JSON.parse((await kubectl(s, ['get', 'svc', '-n', 'monitoring', 'grafana-service', '-o', 'json', '--show-managed-fields'])).stdout) as {
@@ -110,7 +110,7 @@ describe('server-side apply on a fresh server', () => {
       spec: { type: string; ports: { nodePort?: number }[] };
     };
     assert.equal(svc.spec.type, 'LoadBalancer');
-    assert.ok((svc.spec.ports[0]!.nodePort ?? 0) >= 30000);
+    assert.ok((svc.spec.ports[0].nodePort ?? 0) >= 30000);
     assert.ok(svc.metadata.managedFields.some((m) => m.manager === 'kubectl' && m.operation === 'Apply'));
     assert.equal(svc.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'], undefined);
   });
