@@ -39,7 +39,10 @@ export interface ProxierOptions {
   families?: IPFamily[];
   /** A backend of the caller's (e.g. userspace); default nftables. */
   backend?: ProxyBackend | ((config: ProxyConfig, node: NodeInfo) => ProxyBackend);
-  /** For the default nftables backend: its executor (default real nft), conntrack, namespace. */
+  /**
+   * For the default nftables backend: its executor (default real nft in netns), and conntrack
+   * (default the real tool in netns, but none when nftables is given without it).
+   */
   nftables?: Nftables;
   conntrack?: Conntrack;
   netns?: string;
@@ -89,8 +92,9 @@ export async function startProxier(o: ProxierOptions): Promise<Proxier> {
   else if (o.backend) backend = o.backend;
   else {
     const nft = o.nftables ?? (nftToClose = new RealNftables(new RealExec(), o.netns ? { netns: o.netns } : {}));
-    const conntrack = o.conntrack ?? new RealConntrack(new RealExec(), o.netns);
-    backend = new NftablesBackend({ nft, conntrack, config, node, onConntrackError: (e, f) => log.warn({ err: e, flow: f }, 'conntrack cleanup failed') });
+    // With an executor of the caller's (a fake, say), no real conntrack unless given one.
+    const conntrack = o.conntrack ?? (o.nftables ? undefined : new RealConntrack(new RealExec(), o.netns));
+    backend = new NftablesBackend({ nft, ...(conntrack ? { conntrack } : {}), config, node, onConntrackError: (e, f) => log.warn({ err: e, flow: f }, 'conntrack cleanup failed') });
   }
 
   const minSync = o.minSyncPeriodMs ?? 1000;
