@@ -72,6 +72,11 @@ export interface Categorized {
  * serving-terminating ones), and whether the port has any usable endpoint anywhere.
  */
 export function categorizeEndpoints(endpoints: readonly Endpoint[], info: ServicePortInfo, node: NodeInfo): Categorized {
+  // The common case, cheaply: Cluster policies, no topology, every endpoint ready.
+  if (!info.internalPolicyLocal && !info.externalPolicyLocal && !info.topologyAware && endpoints.every((ep) => ep.ready)) {
+    const all = endpoints as Endpoint[];
+    return { clusterEndpoints: all, localEndpoints: [], allReachableEndpoints: all, hasAnyEndpoints: all.length > 0 };
+  }
   const isLocal = (ep: Endpoint): boolean => ep.nodeName !== undefined && ep.nodeName === node.name;
   const usesLocal = info.internalPolicyLocal || info.externalPolicyLocal;
   const externallyAccessible = info.nodePort > 0 || info.loadBalancerIPs.length > 0 || info.externalIPs.length > 0;
