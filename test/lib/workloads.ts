@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client } from '../../src/client/index.ts';
+import { Namespaces } from '../../src/api/index.ts';
+import { FakeClient, type Client } from '../../src/client/index.ts';
 import type { Controller, RunningControllers } from '../../src/controllers/index.ts';
 import { FakeKubelet, type FakeKubeletOptions } from './fake-kubelet.ts';
 
@@ -23,7 +24,32 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(controllers: Controller[], kubeletOpts: FakeKubeletOptions = {}): Promise<Cluster> {
+export interface ClusterOptions {
+  /**
+   * 'apiserver' (default): svcnet's API server in-process. 'fake': the client package's
+   * FakeClient, an in-memory API without validation or defaults (objects must be complete).
+   */
+  backend?: 'apiserver' | 'fake';
+}
+
+export async function startCluster(controllers: Controller[], kubeletOpts: FakeKubeletOptions = {}, opts: ClusterOptions = {}): Promise<Cluster> {
+  if (opts.backend === 'fake') {
+    const fake = new FakeClient();
+    for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) await fake.create(Namespaces, undefined, { metadata: { name } });
+    const running = await startControllers(fake, { serviceCIDRs: ['127.96.0.0/16'], clusterDomain: 'cluster.local', mode: 'host' }, controllers);
+    const kubelet = new FakeKubelet(fake, kubeletOpts);
+    await kubelet.start();
+    return {
+      client: fake,
+      user: fake,
+      kubelet,
+      controllers: running,
+      stop: async () => {
+        await kubelet.stop();
+        await running.stop();
+      },
+    };
+  }
   const dir = mkdtempSync(join(tmpdir(), 'svcnet-workloads-'));
   const server = await startServer({ dataDir: dir, listen: '127.0.0.1:0', store: new MemoryStore(), serviceCIDRs: ['127.96.0.0/16'], loopbackAddresses: true });
   const client = server.client('system:kube-controller-manager', 'kube-controller-manager');

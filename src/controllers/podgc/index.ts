@@ -1,0 +1,2 @@
+// The pod garbage collector (kube-controller-manager's "podgc").
+export { PodGCController, type PodGCOptions } from './controller.ts';
