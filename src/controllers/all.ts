@@ -1,6 +1,13 @@
 // The controllers `svcnet server` runs, in kube-controller-manager's spirit. Each entry is a
 // factory so a process can pick a subset (e.g. an agent-only node runs none).
 import type { Controller } from './manager.ts';
+import { PodGCController } from './podgc/index.ts';
+import { NodeLifecycleController } from './nodelifecycle/index.ts';
+import { Scheduler } from './scheduler/index.ts';
+import { ServiceAccountsController } from './serviceaccount/index.ts';
+import { NamespaceController } from './namespace/index.ts';
+import { GarbageCollector } from './garbagecollector/index.ts';
+import { DeploymentController } from './deployment/index.ts';
 import { EndpointSliceController } from './endpointslice/index.ts';
 import { EndpointsController } from './endpoints/index.ts';
 import { EndpointSliceMirroringController } from './endpointslicemirroring/index.ts';
@@ -18,6 +25,13 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   replicaset: () => new ReplicaSetController(),
   loadbalancer: () => new LoadBalancerController(),
   nodeipam: () => new NodeIpamController(),
+  deployment: () => new DeploymentController(),
+  garbagecollector: () => new GarbageCollector(),
+  namespace: () => new NamespaceController(),
+  serviceaccount: () => new ServiceAccountsController(),
+  scheduler: () => new Scheduler(),
+  nodelifecycle: () => new NodeLifecycleController(),
+  podgc: () => new PodGCController(),
 };
 
 export function defaultControllers(): Controller[] {
