@@ -240,6 +240,18 @@ describe('nftables proxy with real traffic', { skip }, () => {
       });
     }
 
+    for (const [pod, name, ip] of [
+      [p1, 'p1', P1],
+      [p2, 'p2', P2],
+    ] as const) {
+      const child = spawn('ip', ['netns', 'exec', pod, process.execPath, '--import', 'tsx', `${fixtures}udp.ts`, 'server', name, ip, '5353'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      servers.push(child);
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.once('data', () => resolve());
+        child.once('exit', (c) => reject(new Error(`udp server ${name} exited ${c}`)));
+      });
+    }
+
     const np = (port: number) => ({ type: 'NodePort' as const, ports: [{ name: 'http', port: 80, nodePort: port, protocol: 'TCP' as const }] });
     const both = [L(P1), L(P2)];
     services.upsert(makeService('web', { clusterIP: '10.96.0.10', ...np(30080) }));
@@ -253,6 +265,8 @@ describe('nftables proxy with real traffic', { skip }, () => {
     slices.upsert(makeSlice('local', both));
     services.upsert(makeService('elsewhere', { clusterIP: '10.96.0.15', ...np(30082), externalTrafficPolicy: 'Local' }));
     slices.upsert(makeSlice('elsewhere', [{ ip: P2, node: 'node-b' }]));
+    services.upsert(makeService('dns', { clusterIP: '10.96.0.16', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }));
+    slices.upsert(makeSlice('dns', both, { ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] }));
     services.start();
     slices.start();
     proxier = await startProxy();
@@ -338,6 +352,22 @@ describe('nftables proxy with real traffic', { skip }, () => {
   test('hairpin: a pod reaches itself through its Service', async () => {
     const r = await requests(p1, '10.96.0.13', 80, 5);
     assert.deepEqual(r.answers, { 'p1 10.244.1.1': 5 });
+  });
+
+  test('a UDP flow to a removed endpoint is cleared, so the client’s next datagram reaches another pod', async () => {
+    const ask = async (): Promise<string> => (await inNs(client, process.execPath, '--import', 'tsx', `${fixtures}udp.ts`, 'client', '10.96.0.16', '53', '40053')).stdout.trim();
+    const first = await ask();
+    assert.ok(first === 'p1' || first === 'p2', `answer: ${JSON.stringify(first)}`);
+    // The same 5-tuple sticks to its conntrack entry.
+    assert.equal(await ask(), first);
+    const other = first === 'p1' ? 'p2' : 'p1';
+    slices.upsert(makeSlice('dns', [L(other === 'p1' ? P1 : P2)], { ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] }));
+    let answer = first;
+    for (let i = 0; i < 20 && answer !== other; i++) {
+      await sleep(100);
+      answer = await ask();
+    }
+    assert.equal(answer, other);
   });
 
   test('an endpoint change is live after one sync; a restarted proxier adopts the rules and keeps serving', async () => {
