@@ -239,7 +239,7 @@ test(`the server survives 100,000+ hostile UDP packets, answering valid queries 
     assert.equal(await ask(65_000), 'web.default.svc.cluster.local.\t5\tIN\tA\t10.96.0.1');
     assert.deepEqual(violations.slice(0, 10), []);
     assert.ok(replies > TOTAL / 4, `${replies} replies to ${TOTAL} packets`);
-    assert.ok(server.healthy());
+    assert.ok(server.healthy(), 'server.healthy()');
   } finally {
     sock.close();
     probe.close();
@@ -287,5 +287,5 @@ test('the server survives garbage and mutated queries over TCP, and still answer
   const answer = await tcpAsk([frame(makeQuery('web.default.svc.cluster.local', 'A', { id: 4242 }))], true);
   assert.ok(answer, 'a valid TCP query is answered');
   assert.deepEqual(decodeResponse(answer).answer, ['web.default.svc.cluster.local.\t5\tIN\tA\t10.96.0.1']);
-  assert.ok(server.healthy());
+  assert.ok(server.healthy(), 'server.healthy()');
 });

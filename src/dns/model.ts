@@ -31,8 +31,11 @@ export interface DnsService {
 
 export interface DnsEndpoint {
   ip: string;
-  /** The endpoint's DNS label: its hostname, else (endpointPodNames) its pod's name, else its dashed IP. */
-  hostname: string;
+  /**
+   * The endpoint's hostname, or (endpointPodNames) its pod's name, lower-cased; absent when the
+   * DNS label is the dashed IP (derived when asked: most endpoints, and not worth keeping).
+   */
+  hostname?: string;
 }
 
 export interface DnsSlice {
@@ -87,10 +90,13 @@ export function toDnsService(svc: Service): DnsService | undefined {
   return { name, namespace, kind: 'ClusterIP', clusterIPs, ports, externalName: '' };
 }
 
-/** CoreDNS's endpointHostname: hostname, else pod name (endpoint_pod_names), else the IP with dashes. */
-export function endpointHostname(ip: string, hostname: string | undefined, podName: string | undefined, opts: ConvertOptions): string {
-  if (hostname) return hostname.toLowerCase();
-  if (opts.endpointPodNames && podName && podName.length < 64) return podName.toLowerCase();
+/** The DNS label of an endpoint (CoreDNS's endpointHostname): hostname, else pod name, else the IP with dashes. */
+export function endpointLabel(ep: DnsEndpoint): string {
+  return ep.hostname ?? dashedIP(ep.ip);
+}
+
+/** "10.1.2.3" -> "10-1-2-3"; "5678:abcd::1" -> "5678-abcd--1". */
+export function dashedIP(ip: string): string {
   if (ip.includes('.')) return ip.replaceAll('.', '-');
   // "5678:abcd::1" -> "5678-abcd--1"; a trailing "-" is no valid label end, so "::" ends as "--0".
   const dashed = ip.replaceAll(':', '-');
@@ -111,7 +117,8 @@ export function toDnsSlice(slice: EndpointSlice, opts: ConvertOptions = {}): Dns
     for (const a of ep.addresses ?? []) {
       const ip = canonicalIP(a);
       if (!ip) continue; // FQDN slices carry names, not addresses
-      endpoints.push({ ip, hostname: endpointHostname(ip, ep.hostname, podName, opts) });
+      const name = ep.hostname ? ep.hostname.toLowerCase() : opts.endpointPodNames && podName && podName.length < 64 ? podName.toLowerCase() : undefined;
+      endpoints.push(name === undefined ? { ip } : { ip, hostname: name });
     }
   }
   return { key: `${m.namespace}/${m.name}`, namespace: m.namespace, service, ports, endpoints };
@@ -161,18 +168,33 @@ function sameSlice(a: DnsSlice, b: DnsSlice): boolean {
   );
 }
 
-function addTo(index: Map<string, string[]>, ip: string, key: string): void {
-  const list = index.get(ip);
-  if (!list) index.set(ip, [key]);
-  else if (!list.includes(key)) list.push(key);
+// IP indexes hold one key (the common case) or several, without an array for one.
+type KeyIndex = Map<string, string | string[]>;
+
+function addTo(index: KeyIndex, ip: string, key: string): void {
+  const cur = index.get(ip);
+  if (cur === undefined) index.set(ip, key);
+  else if (typeof cur === 'string') {
+    if (cur !== key) index.set(ip, [cur, key]);
+  } else if (!cur.includes(key)) cur.push(key);
 }
 
-function removeFrom(index: Map<string, string[]>, ip: string, key: string): void {
-  const list = index.get(ip);
-  if (!list) return;
-  const i = list.indexOf(key);
-  if (i >= 0) list.splice(i, 1);
-  if (list.length === 0) index.delete(ip);
+function removeFrom(index: KeyIndex, ip: string, key: string): void {
+  const cur = index.get(ip);
+  if (cur === undefined) return;
+  if (typeof cur === 'string') {
+    if (cur === key) index.delete(ip);
+    return;
+  }
+  const i = cur.indexOf(key);
+  if (i >= 0) cur.splice(i, 1);
+  if (cur.length === 1) index.set(ip, cur[0]);
+}
+
+/** The keys an IP index holds for an address. */
+export function keysAt(index: KeyIndex, ip: string): readonly string[] {
+  const cur = index.get(ip);
+  return cur === undefined ? [] : typeof cur === 'string' ? [cur] : cur;
 }
 
 /**
@@ -183,17 +205,22 @@ function removeFrom(index: Map<string, string[]>, ip: string, key: string): void
 export class DnsModel {
   readonly services = new Map<string, DnsService>();
   readonly slices = new Map<string, DnsSlice>();
-  readonly slicesByService = new Map<string, Map<string, DnsSlice>>();
+  /** Service key -> its slice, or its slices when there are several. */
+  readonly slicesByService = new Map<string, DnsSlice | DnsSlice[]>();
   readonly namespaces = new Set<string>();
-  readonly servicesByIP = new Map<string, string[]>();
-  readonly slicesByIP = new Map<string, string[]>();
+  readonly servicesByIP: KeyIndex = new Map();
+  readonly slicesByIP: KeyIndex = new Map();
   readonly pods = new Map<string, DnsPod>();
-  readonly podsByIP = new Map<string, string[]>();
+  readonly podsByIP: KeyIndex = new Map();
   generation = 0;
   serial: number;
   /** False until every informer has delivered its first list: would-be NXDOMAINs are SERVFAIL. */
   synced = false;
   readonly #now: () => number;
+  // Shared copies of what repeats across objects (namespaces, port lists): memory per object
+  // is what bounds a large cluster's DNS.
+  readonly #strings = new Map<string, string>();
+  readonly #portLists = new Map<string, DnsPort[]>();
 
   constructor(now: () => number = () => Math.floor(Date.now() / 1000)) {
     this.#now = now;
@@ -206,13 +233,29 @@ export class DnsModel {
     return true;
   }
 
+  #intern(s: string): string {
+    const have = this.#strings.get(s);
+    if (have !== undefined) return have;
+    this.#strings.set(s, s);
+    return s;
+  }
+
+  #ports(ports: DnsPort[]): DnsPort[] {
+    const key = ports.map((p) => `${p.name}/${p.protocol}/${p.port}`).join(',');
+    const have = this.#portLists.get(key);
+    if (have) return have;
+    this.#portLists.set(key, ports);
+    return ports;
+  }
+
   setService(svc: DnsService): boolean {
     const key = serviceKey(svc.name, svc.namespace);
     const old = this.services.get(key);
     if (old && sameService(old, svc)) return false;
     if (old) for (const ip of old.clusterIPs) removeFrom(this.servicesByIP, ip, key);
-    this.services.set(key, svc);
-    for (const ip of svc.clusterIPs) addTo(this.servicesByIP, ip, key);
+    const stored: DnsService = { ...svc, namespace: this.#intern(svc.namespace), ports: this.#ports(svc.ports) };
+    this.services.set(key, stored);
+    for (const ip of stored.clusterIPs) addTo(this.servicesByIP, ip, key);
     return this.#changed();
   }
 
@@ -229,12 +272,16 @@ export class DnsModel {
     const old = this.slices.get(slice.key);
     if (old && sameSlice(old, slice)) return false;
     if (old) this.#unindexSlice(old);
-    this.slices.set(slice.key, slice);
-    const skey = serviceKey(slice.service, slice.namespace);
-    let bySvc = this.slicesByService.get(skey);
-    if (!bySvc) this.slicesByService.set(skey, (bySvc = new Map<string, DnsSlice>()));
-    bySvc.set(slice.key, slice);
-    for (const e of slice.endpoints) addTo(this.slicesByIP, e.ip, slice.key);
+    const namespace = this.#intern(slice.namespace);
+    const skey = serviceKey(slice.service, namespace);
+    const service = this.services.get(skey)?.name ?? slice.service;
+    const stored: DnsSlice = { key: slice.key, namespace, service, ports: this.#ports(slice.ports), endpoints: slice.endpoints };
+    this.slices.set(stored.key, stored);
+    const cur = this.slicesByService.get(skey);
+    if (cur === undefined) this.slicesByService.set(skey, stored);
+    else if (Array.isArray(cur)) cur.push(stored);
+    else this.slicesByService.set(skey, [cur, stored]);
+    for (const e of stored.endpoints) addTo(this.slicesByIP, e.ip, stored.key);
     return this.#changed();
   }
 
@@ -248,15 +295,19 @@ export class DnsModel {
 
   #unindexSlice(old: DnsSlice): void {
     const skey = serviceKey(old.service, old.namespace);
-    const bySvc = this.slicesByService.get(skey);
-    bySvc?.delete(old.key);
-    if (bySvc?.size === 0) this.slicesByService.delete(skey);
+    const cur = this.slicesByService.get(skey);
+    if (cur === old) this.slicesByService.delete(skey);
+    else if (Array.isArray(cur)) {
+      const rest = cur.filter((s) => s.key !== old.key);
+      if (rest.length === 0) this.slicesByService.delete(skey);
+      else this.slicesByService.set(skey, rest.length === 1 ? rest[0] : rest);
+    }
     for (const e of old.endpoints) removeFrom(this.slicesByIP, e.ip, old.key);
   }
 
   setNamespace(name: string, exists: boolean): boolean {
     if (exists === this.namespaces.has(name)) return false;
-    if (exists) this.namespaces.add(name);
+    if (exists) this.namespaces.add(this.#intern(name));
     else this.namespaces.delete(name);
     return this.#changed();
   }
@@ -265,8 +316,9 @@ export class DnsModel {
     const old = this.pods.get(pod.key);
     if (old && old.namespace === pod.namespace && sameStrings(old.ips, pod.ips)) return false;
     if (old) for (const ip of old.ips) removeFrom(this.podsByIP, ip, old.key);
-    this.pods.set(pod.key, pod);
-    for (const ip of pod.ips) addTo(this.podsByIP, ip, pod.key);
+    const stored: DnsPod = { ...pod, namespace: this.#intern(pod.namespace) };
+    this.pods.set(stored.key, stored);
+    for (const ip of stored.ips) addTo(this.podsByIP, ip, stored.key);
     return this.#changed();
   }
 
@@ -285,9 +337,10 @@ export class DnsModel {
   }
 
   /** Slices of a service, in a stable order (by slice name). */
-  slicesOf(name: string, namespace: string): DnsSlice[] {
-    const m = this.slicesByService.get(serviceKey(name, namespace));
-    if (!m) return [];
-    return [...m.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  slicesOf(name: string, namespace: string): readonly DnsSlice[] {
+    const cur = this.slicesByService.get(serviceKey(name, namespace));
+    if (cur === undefined) return [];
+    if (!Array.isArray(cur)) return [cur];
+    return [...cur].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 }

@@ -409,12 +409,12 @@ test('unknown reverse names fall through to the upstreams when fallthrough is on
   const cfg = { ...baseConfig, reverseFallthrough: true };
   assert.equal(answer(fixtureModel(), question('8.8.8.8.in-addr.arpa.', TYPE.PTR), cfg), null);
   assert.equal(answer(fixtureModel(), question('1.0.0.10.in-addr.arpa.', TYPE.A), cfg), null);
-  assert.ok(answer(fixtureModel(), question('1.0.0.10.in-addr.arpa.', TYPE.PTR), cfg));
+  assert.ok(answer(fixtureModel(), question('1.0.0.10.in-addr.arpa.', TYPE.PTR), cfg), 'answer(fixtureModel(), question(\'1.0.0.10.in-addr.arpa.\', TYPE.PTR), cfg)');
 });
 
 test('an ExternalName outside the zone is answered by chasing its target through the server', () => {
   const a = answer(fixtureModel(), question('external.testns.svc.cluster.local.', TYPE.A), baseConfig);
-  assert.ok(a?.chase);
+  assert.ok(a?.chase, 'a?.chase');
   assert.equal(a.cacheable, false);
   assert.deepEqual(a.chase.prefix.map(rrText), ['external.testns.svc.cluster.local.\t5\tIN\tCNAME\text.interwebs.test.']);
   assert.equal(a.chase.target, 'ext.interwebs.test.');
@@ -441,7 +441,7 @@ test('SRV weights split 100 between the records and are at least 1', () => {
   m.setSlice(toDnsSlice(slice('testns', 'big-1', 'big', 'IPv4', eps, http))!);
   const a = answer(m, question('_http._tcp.big.testns.svc.cluster.local.', TYPE.SRV), baseConfig);
   assert.equal(a?.answer.length, 150);
-  assert.ok(a.answer.every((rr) => rr.type === 'SRV' && rr.weight === 1 && rr.priority === 0));
+  assert.ok(a.answer.every((rr) => rr.type === 'SRV' && rr.weight === 1 && rr.priority === 0), 'a.answer.every((rr) => rr.type === \'SRV\' && rr.weight === 1 && rr.priority === 0)');
   const three = answer(m, question('multiport.testns.svc.cluster.local.', TYPE.SRV), baseConfig);
   assert.deepEqual(three?.answer.map((rr) => (rr.type === 'SRV' ? rr.weight : -1)), [33, 33, 33]);
 });

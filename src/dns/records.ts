@@ -1,7 +1,7 @@
 // The answer function (pure): model + question + config -> the full response, as CoreDNS's
 // kubernetes plugin (handler.go, kubernetes.go, reverse.go, ns.go) and plugin/backend_lookup.go
 // give it: rcode, AA, answer, authority (SOA on NXDOMAIN/NODATA) and additional sections.
-import { canonicalIP, serviceKey, type DnsModel } from './model.ts';
+import { canonicalIP, endpointLabel, keysAt, serviceKey, type DnsModel } from './model.ts';
 import { addressFromReverse, inZone, parseRequest, zoneLabels, type RecordRequest } from './parse.ts';
 import { addressRR, type Answer, type RR } from './rr.ts';
 import { CLASS_IN, RCODE, TYPE } from './wire.ts';
@@ -96,10 +96,11 @@ function findServices(model: DnsModel, r: RecordRequest, zone: string): Lookup {
   if (svc.kind === 'Headless' || r.endpoint !== '') {
     for (const slice of model.slicesOf(svc.name, svc.namespace)) {
       for (const ep of slice.endpoints) {
-        if (r.endpoint !== '' && r.endpoint !== ep.hostname) continue;
+        const label = endpointLabel(ep);
+        if (r.endpoint !== '' && r.endpoint !== label) continue;
         for (const p of slice.ports) {
           if (!matchPort(r, p.name, p.protocol)) continue;
-          hits.push({ host: ep.ip, cname: false, port: p.port, target: `${ep.hostname}.${base}` });
+          hits.push({ host: ep.ip, cname: false, port: p.port, target: `${label}.${base}` });
         }
       }
     }
@@ -124,7 +125,7 @@ function findPods(model: DnsModel, r: RecordRequest, zone: string, cfg: DnsConfi
   if (!ip) return NX;
   const hit: Hit = { host: ip, cname: false, port: 0, target: `${podname}.${r.namespace}.pod.${zone}.` };
   if (cfg.podsMode === 'insecure') return { nx: false, hits: [hit] };
-  for (const key of model.podsByIP.get(ip) ?? []) {
+  for (const key of keysAt(model.podsByIP, ip)) {
     if (model.pods.get(key)?.namespace === r.namespace) return { nx: false, hits: [hit] };
   }
   return NX;
@@ -276,17 +277,17 @@ function reverseAnswer(ctx: Ctx, q: DnsQuestion, lower: readonly string[], zoneL
   const ip = addressFromReverse(lower);
   const names: string[] = [];
   if (ip && q.type === TYPE.PTR) {
-    const svcKeys = ctx.model.servicesByIP.get(ip);
-    const svc = svcKeys?.length ? ctx.model.services.get(svcKeys[0]) : undefined;
+    const svcKeys = keysAt(ctx.model.servicesByIP, ip);
+    const svc = svcKeys.length ? ctx.model.services.get(svcKeys[0]) : undefined;
     if (svc) {
       names.push(`${svc.name}.${svc.namespace}.svc.${ctx.zone}.`);
     } else {
-      for (const key of ctx.model.slicesByIP.get(ip) ?? []) {
+      for (const key of keysAt(ctx.model.slicesByIP, ip)) {
         const slice = ctx.model.slices.get(key);
         if (!slice) continue;
         for (const ep of slice.endpoints) {
           if (ep.ip !== ip) continue;
-          const n = `${ep.hostname}.${slice.service}.${slice.namespace}.svc.${ctx.zone}.`;
+          const n = `${endpointLabel(ep)}.${slice.service}.${slice.namespace}.svc.${ctx.zone}.`;
           if (!names.includes(n)) names.push(n);
         }
       }
