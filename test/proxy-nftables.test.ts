@@ -375,14 +375,20 @@ describe('nftables proxy with real traffic', { skip }, () => {
     for (let i = 0; i < 200 && byPod(await requests(client, '10.96.0.10', 80, 1)).p1; i++) await sleep(10);
     assert.deepEqual(byPod(await requests(client, '10.96.0.10', 80, 50)), { p2: 50 });
 
-    // Stop: the rules stay and keep serving while no proxier runs.
+    // Stop: the rules stay and keep serving while no proxier runs. Under a steady stream of
+    // requests the proxier stops, web scales back to both pods, and a new proxier adopts the
+    // table, sending only that change: no request is lost.
+    const stream = requests(client, '10.96.0.10', 80, 1500, 3000);
+    await sleep(200);
     await proxier!.stop();
     proxier = undefined;
     assert.deepEqual(byPod(await requests(client, '10.96.0.10', 80, 20)), { p2: 20 });
-    // Meanwhile web scales back to both pods; the new proxier sends only that.
     slices.upsert(makeSlice('web', [L(P1), L(P2)]));
     proxier = await startProxy();
     await proxier.synced();
+    const during = await stream;
+    assert.deepEqual(during.errors, {});
+    assert.equal(Object.values(during.answers).reduce((a, b) => a + b, 0), 1500);
     const first = rec.scripts[0];
     assert.doesNotMatch(first, /element ip svcnet (slot-\d+|service-ips|service-state) \{ 10\.96\.0\.1[1-5] /);
     assert.match(first, /element ip svcnet slot-0 \{ 10\.96\.0\.10 \. tcp \. 80/);
