@@ -23,6 +23,8 @@ import {
   type Parameter,
 } from './parameters.ts';
 
+const returnsDeletedObject = new Set(['pods', 'services', 'serviceaccounts']);
+
 /** The Kubernetes version the documents describe (info.version). */
 export const openApiKubernetesVersion = 'v1.33.0';
 
@@ -218,7 +220,10 @@ function addResource(paths: Record<string, PathItem>, r: ResourceInfo, gv: Group
     one.delete = op('delete', `delete${gv.name}${ns}${r.kind}`, `delete a ${r.kind}`, {
       parameters: deleteParameters,
       requestBody: { content: { '*/*': { schema: ref(`${meta}.DeleteOptions`) } } },
-      responses: { '200': ok(types, statusRef), '202': ok(types, statusRef, 'Accepted'), '401': unauthorized },
+      // Pods, Services and ServiceAccounts answer a delete with the object (ReturnDeletedObject).
+      responses: returnsDeletedObject.has(r.resource)
+        ? { '200': ok(types, kindRef), '202': ok(types, kindRef, 'Accepted'), '401': unauthorized }
+        : { '200': ok(types, statusRef), '202': ok(types, statusRef, 'Accepted'), '401': unauthorized },
     });
   }
   if (Object.keys(one).length) paths[item] = { ...one, parameters: [pathParameter('name', `name of the ${r.kind}`), ...scope, pretty] };

@@ -421,13 +421,16 @@ function ApiErrorInvalidPropagation(pp: string): ApiError {
   });
 }
 
+const returnsDeletedObject = new Set(['pods', 'services', 'serviceaccounts']);
+
 async function handleDelete(ctx: RequestContext): Promise<void> {
   const opts = await readDeleteOptions(ctx);
   const accept = acceptOf(ctx);
   const { obj, deleted } = await ctx.storage.delete(ctx.info.namespace, ctx.info.name!, opts);
   const r = ctx.storage.resource;
-  if (deleted && r.resource !== 'pods') {
-    // Most registries answer an immediate delete with a Success Status (ReturnDeletedObject false).
+  if (deleted && !returnsDeletedObject.has(r.resource)) {
+    // Most registries answer an immediate delete with a Success Status; pods, services and
+    // serviceaccounts return the deleted object (their registries set ReturnDeletedObject).
     const details: Record<string, string> = { name: obj.metadata?.name ?? '', kind: r.resource };
     if (r.group) details.group = r.group;
     if (obj.metadata?.uid) details.uid = obj.metadata.uid;
