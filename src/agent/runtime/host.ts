@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../util/index.ts';
 import { allocateAddress } from './ipam.ts';
 import { findExecutable, launchShim, processAlive, pythonCommand, ptyShimPath, rfc3339Nano } from './process.ts';
+import { ShimZygote } from './zygote.ts';
 import type { ContainerInfo, ContainerSpec, ExecOptions, ExecProcess, ExecResult, PodRuntime, Sandbox, SandboxConfig } from './types.ts';
 
 export interface HostRuntimeOptions {
@@ -22,6 +23,8 @@ export interface HostRuntimeOptions {
   pollMs?: number;
   /** Runs the shim under this command (the netns runtime passes ip netns exec NS). */
   shimPrefix?: (sandbox: Sandbox) => string[];
+  /** Fork shims from a zygote (default true without a shim prefix). */
+  zygote?: boolean;
 }
 
 /** What the pod shim reads (podshim.py's SPEC.json). */
@@ -79,6 +82,8 @@ export class HostRuntime implements PodRuntime {
   readonly #children = new Map<string, ChildProcess>();
   readonly #listeners: ((info: ContainerInfo) => void)[] = [];
   #poll: NodeJS.Timeout | undefined;
+  /** Forks shims cheaply (host mode; a runtime with a shim prefix spawns them itself). */
+  #zygote: ShimZygote | undefined;
 
   constructor(opts: HostRuntimeOptions) {
     this.#opts = opts;
@@ -112,12 +117,25 @@ export class HostRuntime implements PodRuntime {
     }
     const adopted = [...this.#containers.values()].filter((r) => r.info.state === 'running').length;
     this.#opts.log.info({ sandboxes: this.#sandboxes.size, containers: this.#containers.size, running: adopted }, 'host runtime state loaded');
+    if (!this.#opts.shimPrefix && this.#opts.zygote !== false) {
+      try {
+        const z = new ShimZygote(join(this.#opts.dataDir, 'zygote.err'), this.#opts.log);
+        z.onExit = (pid, _code, sig) => {
+          for (const [id, rec] of this.#containers) if (rec.shimPid === pid && rec.info.state === 'running') this.#finish(id, sig ?? undefined, true);
+        };
+        this.#zygote = z;
+      } catch (err) {
+        this.#opts.log.warn({ err }, 'no shim zygote; shims are spawned directly');
+      }
+    }
     this.#poll = setInterval(() => this.#check(), this.#opts.pollMs ?? 500);
     this.#poll.unref();
   }
 
   async stop(): Promise<void> {
     if (this.#poll) clearInterval(this.#poll);
+    this.#zygote?.stop();
+    this.#zygote = undefined;
     for (const c of this.#children.values()) c.removeAllListeners('exit');
     this.#children.clear();
   }
@@ -195,6 +213,19 @@ export class HostRuntime implements PodRuntime {
       return this.#failStart(id, rec, msg);
     }
     try {
+      const z = this.#zygote;
+      if (z?.alive) {
+        const l = await z.launch(join(dir, 'spec.json'), join(dir, 'shim.err'));
+        rec.shimPid = l.shimPid;
+        rec.shimStartTicks = l.shimStartTicks;
+        rec.pgid = l.handshake.pgid;
+        info.pid = l.handshake.pid;
+        this.#containers.set(id, rec);
+        this.#persist(id);
+        // Its exit may have been reported while the launch settled.
+        if (!processAlive(rec.shimPid, rec.shimStartTicks) && !z.manages(rec.shimPid)) this.#finish(id, undefined, true);
+        return info;
+      }
       const prefix = this.#opts.shimPrefix?.(sandbox) ?? [];
       const l = await launchShim(join(dir, 'spec.json'), join(dir, 'shim.err'), prefix);
       rec.shimPid = l.shimPid;
@@ -258,12 +289,12 @@ export class HostRuntime implements PodRuntime {
   /** Polls the processes the agent is not the parent of (re-adopted after a restart). */
   #check(): void {
     for (const [id, rec] of this.#containers) {
-      if (rec.info.state !== 'running' || this.#children.has(id)) continue;
+      if (rec.info.state !== 'running' || this.#children.has(id) || this.#zygote?.manages(rec.shimPid)) continue;
       if (!processAlive(rec.shimPid, rec.shimStartTicks)) this.#finish(id, undefined, true);
     }
   }
 
-  #finish(id: string, signal: NodeJS.Signals | undefined, notify: boolean): void {
+  #finish(id: string, signal: NodeJS.Signals | number | undefined, notify: boolean): void {
     const rec = this.#containers.get(id);
     if (!rec || rec.info.state !== 'running') return;
     const ex = readJson<ExitRecord>(join(this.#containerDir, id, 'exit.json'));
@@ -276,7 +307,7 @@ export class HostRuntime implements PodRuntime {
       if (ex.reason) info.reason = ex.reason;
       if (ex.message) info.message = ex.message;
     } else if (rec.killed || signal) {
-      const n = signal ? (signalNumbers[signal] ?? 9) : 9;
+      const n = typeof signal === 'number' ? signal : signal ? (signalNumbers[signal] ?? 9) : 9;
       info.exitCode = 128 + n;
       info.signal = n;
       info.finishedAt = rfc3339Nano();

@@ -2,7 +2,7 @@
 // stdio on files), identified by pid and start time (so a reused pid is never mistaken for it),
 // and watched by polling /proc once the agent is no longer its parent. Shared by the host and
 // netns runtimes (netns prefixes the shim's command line with `ip netns exec <ns>`).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, openSync, closeSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,9 +11,23 @@ export const shimDir = fileURLToPath(new URL('../shim/', import.meta.url));
 export const podShimPath = join(shimDir, 'podshim.py');
 export const ptyShimPath = join(shimDir, 'ptyshim.py');
 
-/** The Python interpreter for the shims: $SVCNET_PYTHON, else python3 on PATH. */
+let resolvedPython: string | undefined;
+
+/**
+ * The Python interpreter for the shims: $SVCNET_PYTHON, else python3 on PATH, resolved once to
+ * the interpreter itself (a version manager's shim, such as pyenv's, costs a shell per start).
+ */
 export function pythonCommand(env: NodeJS.ProcessEnv = process.env): string {
-  return env.SVCNET_PYTHON || findExecutable('python3', env.PATH ?? '') || 'python3';
+  if (env.SVCNET_PYTHON) return env.SVCNET_PYTHON;
+  if (resolvedPython) return resolvedPython;
+  const onPath = findExecutable('python3', env.PATH ?? '') ?? 'python3';
+  try {
+    const exe = execFileSync(onPath, ['-S', '-E', '-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', timeout: 10_000 }).trim();
+    resolvedPython = exe && findExecutable(exe, '') ? exe : onPath;
+  } catch {
+    resolvedPython = onPath;
+  }
+  return resolvedPython;
 }
 
 /** argv[0] resolved against PATH as execvp would, or undefined. */

@@ -248,8 +248,9 @@ def run_child(spec, log):
     os._exit(status)
 
 
-def main():
-    with open(sys.argv[1]) as f:
+def run(spec_path):
+    """Runs the container the spec describes; never returns (the process exits with it)."""
+    with open(spec_path) as f:
         spec = json.load(f)
     log = CriLog(spec['logPath'], spec.get('maxLogBytes'))
     if spec.get('builtin') == 'agnhost':
@@ -259,4 +260,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run(sys.argv[1])
