@@ -94,7 +94,7 @@ export interface LaunchedShim {
  */
 export function launchShim(specPath: string, errPath: string, prefix: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<LaunchedShim> {
   const python = pythonCommand(env);
-  const argv = [...prefix, python, '-S', '-E', podShimPath, specPath];
+  const argv = [...prefix, python, '-S', '-E', '-B', podShimPath, specPath];
   const errFd = openSync(errPath, 'a', 0o600);
   let child: ChildProcess;
   try {

@@ -41,7 +41,7 @@ export class ShimZygote {
     this.#log = log;
     const errFd = openSync(errPath, 'a', 0o600);
     try {
-      this.#proc = spawn(pythonCommand(env), ['-S', '-E', join(shimDir, 'zygote.py')], {
+      this.#proc = spawn(pythonCommand(env), ['-S', '-E', '-B', join(shimDir, 'zygote.py')], {
         stdio: ['pipe', 'pipe', errFd],
         env: { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', ...(env.SVCNET_LAB ? { SVCNET_LAB: env.SVCNET_LAB } : {}) },
       });
