@@ -122,7 +122,7 @@ test('a Service listens on its ClusterIP and its connections reach both endpoint
   assert.equal(r.mode, 'full');
   assert.deepEqual(b.listening(), [`TCP/${ip(10)}/80`]);
   const seen = new Set<string>();
-  for (let i = 0; i < 40; i++) seen.add((await askOnce(ip(10), 80)).split(' ')[0]!);
+  for (let i = 0; i < 40; i++) seen.add((await askOnce(ip(10), 80)).split(' ')[0]);
   assert.deepEqual([...seen].sort(), ['a', 'b']);
 });
 
@@ -213,9 +213,9 @@ test('sessionAffinity ClientIP: each client address sticks to one endpoint', asy
   for (let c = 0; c < 8; c++) {
     const from = `127.79.0.${10 + c}`;
     const names = new Set<string>();
-    for (let i = 0; i < 10; i++) names.add((await askOnce(ip(10), 87, from)).split(' ')[0]!);
+    for (let i = 0; i < 10; i++) names.add((await askOnce(ip(10), 87, from)).split(' ')[0]);
     assert.equal(names.size, 1, `client ${from} saw ${[...names].join(',')}`);
-    firsts.add([...names][0]!);
+    firsts.add([...names][0]);
   }
   assert.equal(firsts.size, 2, 'different clients are still spread');
 });
@@ -373,7 +373,7 @@ test('UDP: datagrams reach an endpoint and replies come back from the Service ad
   for (let i = 0; i < 10; i++) assert.equal((await c.ask(ip(10), 53, `m${i}`)).text.split(' ')[0], first.text.split(' ')[0]);
   // Many clients: spread over both, one flow each.
   const names = new Set<string>();
-  for (let i = 0; i < 30; i++) names.add((await (await udpClient()).ask(ip(10), 53, 'x')).text.split(' ')[0]!);
+  for (let i = 0; i < 30; i++) names.add((await (await udpClient()).ask(ip(10), 53, 'x')).text.split(' ')[0]);
   assert.deepEqual([...names].sort(), ['u1', 'u2']);
   assert.equal(b.active(), 31);
 });
@@ -400,10 +400,10 @@ test('UDP: a flow to an endpoint that leaves is dropped and the next datagram go
   const svc: Svc = { name: 'moving', protocol: 'UDP', port: 55, eps: [{ ip: ip(53), port: p }, { ip: ip(54), port: p }] };
   await b.sync(stateOf(svc), undefined);
   const c = await udpClient();
-  const first = (await c.ask(ip(10), 55, 'x')).text.split(' ')[0]!;
+  const first = (await c.ask(ip(10), 55, 'x')).text.split(' ')[0];
   const stay = first === 'w1' ? ip(54) : ip(53);
   await b.sync(stateOf({ ...svc, eps: [{ ip: stay, port: p }] }), new Set(['default/moving']));
-  const next = (await c.ask(ip(10), 55, 'y')).text.split(' ')[0]!;
+  const next = (await c.ask(ip(10), 55, 'y')).text.split(' ')[0];
   assert.notEqual(next, first);
 });
 
