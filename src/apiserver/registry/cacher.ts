@@ -193,6 +193,20 @@ export class Cacher {
     this.#advance(maxRev);
   }
 
+  /** Whether this resource changed after `from` and at or before `to` (true when the window cannot tell). */
+  changedBetween(from: number, to: number): boolean {
+    if (from < this.#windowStart) return true;
+    let lo = 0;
+    let hi = this.#window.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#window[mid].rv <= from) lo = mid + 1;
+      else hi = mid;
+    }
+    const next = this.#window[lo];
+    return next !== undefined && next.rv <= to;
+  }
+
   /** Resolves once the cache has seen every change up to `rev`, or rejects after `timeoutMs`. */
   waitUntilFresh(rev: number, timeoutMs: number): Promise<boolean> {
     if (this.#revision >= rev || this.#stopped) return Promise.resolve(true);

@@ -280,6 +280,12 @@ export class ResourceStorage {
       const cur = await this.#store.currentRevision();
       await this.cacher.waitUntilFresh(cur, 250);
     }
+    if (!initial && rv !== undefined && rv > 0) {
+      // History the watch needs is compacted away: 410, and the client lists again. A watch
+      // whose resource did not change since the compacted revision loses nothing and goes on.
+      const compacted = await this.#store.compactRevision();
+      if (rv < compacted && this.cacher.changedBetween(rv, compacted)) throw resourceExpired(`too old resource version: ${rv} (${compacted})`);
+    }
     if (!initial && rv !== undefined && rv > this.cacher.revision) {
       const ok = await this.cacher.waitUntilFresh(rv, 3000);
       if (!ok) throw tooLargeResourceVersion(rv, this.cacher.revision);
@@ -322,7 +328,7 @@ export class ResourceStorage {
         stopCache = () => w.stop();
       } catch (e) {
         if (isStoreError(e, 'Compacted')) {
-          throw resourceExpired(`too old resource version: ${fromRv} (${(e.compactRevision ?? 0) + 1})`);
+          throw resourceExpired(`too old resource version: ${fromRv} (${e.compactRevision ?? 0})`);
         }
         throw e;
       }
