@@ -108,7 +108,7 @@ async function svcnet(n: number): Promise<SvcnetFigures> {
     const load = loadavg()[0];
     const c0 = cpuSeconds();
     const t0 = performance.now();
-    const p = await startProxier({
+    const p = startProxier({
       services: svcInf,
       endpointSlices: epInf,
       nodeName: 'node-0',

@@ -179,7 +179,7 @@ describe('nftables proxy with real traffic', { skip }, () => {
   let rec: Nftables & { scripts: string[] };
   const sessions: Nftables[] = [];
 
-  const startProxy = async (): Promise<Proxier> => {
+  const startProxy = (): Proxier => {
     rec = nft();
     sessions.push(rec);
     return startProxier({
@@ -269,7 +269,7 @@ describe('nftables proxy with real traffic', { skip }, () => {
     slices.upsert(makeSlice('dns', both, { ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] }));
     services.start();
     slices.start();
-    proxier = await startProxy();
+    proxier = startProxy();
     await proxier.synced();
   });
 
@@ -384,7 +384,7 @@ describe('nftables proxy with real traffic', { skip }, () => {
     proxier = undefined;
     assert.deepEqual(byPod(await requests(client, '10.96.0.10', 80, 20)), { p2: 20 });
     slices.upsert(makeSlice('web', [L(P1), L(P2)]));
-    proxier = await startProxy();
+    proxier = startProxy();
     await proxier.synced();
     const during = await stream;
     assert.deepEqual(during.errors, {});

@@ -9,3 +9,5 @@ export { BoundedFrequencyRunner } from './runner.ts';
 export { NftablesBackend, RealNftables, FakeNftables, RealExec, FakeExec, RealConntrack, FakeConntrack, type Nftables, type Conntrack, type Exec } from './nftables/index.ts';
 export { ProxyHealth, ServiceHealthServer } from './healthcheck/index.ts';
 export { ProxyMetrics } from './metrics/index.ts';
+export { UserspaceBackend, type UserspaceBackendOptions } from './userspace/index.ts';
+export { proxyPlugin, type ProxyPluginOptions } from './plugin.ts';

@@ -42,7 +42,7 @@ test('proxier: programs Services from informers, follows endpoint changes, serve
   slices.start();
   const nft = new FakeNftables();
   const registry = new Registry();
-  const p = await startProxier({
+  const p = startProxier({
     services,
     endpointSlices: slices,
     nodeName: 'node-a',
@@ -117,7 +117,7 @@ test('proxier: a failed sync is retried and counted', async () => {
   const nft = new FakeNftables();
   nft.failNext = 'Error: Could not process rule: Cannot allocate memory';
   const registry = new Registry();
-  const p = await startProxier({ services, endpointSlices: slices, nodeName: 'node-a', nodeIPs: ['192.168.0.10'], nftables: nft, conntrack: new FakeConntrack(), registry, healthz: false, serviceHealthHost: false, minSyncPeriodMs: 10 });
+  const p = startProxier({ services, endpointSlices: slices, nodeName: 'node-a', nodeIPs: ['192.168.0.10'], nftables: nft, conntrack: new FakeConntrack(), registry, healthz: false, serviceHealthHost: false, minSyncPeriodMs: 10 });
   try {
     await p.synced();
     assert.equal(nft.scripts.length, 2);

@@ -65,7 +65,7 @@ export interface Proxier {
   synced(): Promise<void>;
   /** Stops syncing and closes the health servers (the rules stay, for the next run to adopt). */
   stop(): Promise<void>;
-  /** Bound address of /healthz (undefined when none). */
+  /** Bound port of /healthz (undefined when none, or before it listens; set by synced()). */
   readonly healthzPort: number | undefined;
   /** The healthCheckNodePort servers, by Service. */
   serviceHealthPorts(): Map<NamespacedName, number>;
@@ -74,7 +74,12 @@ export interface Proxier {
   readonly health: ProxyHealth;
 }
 
-export async function startProxier(o: ProxierOptions): Promise<Proxier> {
+/**
+ * Starts the proxy: it listens on healthz, waits for the informers' first lists (the caller starts
+ * the informers), then syncs. Returns at once; synced() resolves after the first successful sync
+ * (and rejects if the health server cannot listen).
+ */
+export function startProxier(o: ProxierOptions): Proxier {
   const log = o.log ?? logger('proxy');
   const families: IPFamily[] = o.families ?? [...new Set(o.nodeIPs.map(familyOf))];
   const config: ProxyConfig = {
@@ -141,7 +146,11 @@ export async function startProxier(o: ProxierOptions): Promise<Proxier> {
   });
 
   let resolveSynced!: () => void;
-  const syncedP = new Promise<void>((r) => (resolveSynced = r));
+  let rejectSynced!: (e: unknown) => void;
+  const syncedP = new Promise<void>((resolve, reject) => {
+    resolveSynced = resolve;
+    rejectSynced = reject;
+  });
   let first = true;
   let lastFailed = false;
   let lastFull = Date.now();
@@ -208,21 +217,35 @@ export async function startProxier(o: ProxierOptions): Promise<Proxier> {
     }
   };
 
-  const healthzAddr = o.healthz === false ? undefined : await health.listen(o.healthz?.host ?? '0.0.0.0', o.healthz?.port ?? 10256);
+  let healthzPort: number | undefined;
+  let stopped = false;
   health.queued();
-  await Promise.all([o.services.waitForSync(), o.endpointSlices.waitForSync()]);
-  runner.start();
-  runner.run();
+  // Starts in the background: health server, then the first sync once the informers have synced.
+  const started = (async () => {
+    if (o.healthz !== false) healthzPort = (await health.listen(o.healthz?.host ?? '0.0.0.0', o.healthz?.port ?? 10256)).port;
+    await Promise.all([o.services.waitForSync(), o.endpointSlices.waitForSync()]);
+    if (stopped) return;
+    runner.start();
+    runner.run();
+  })();
+  started.catch((e: unknown) => {
+    log.error({ err: e }, 'cannot start the proxy');
+    rejectSynced(e);
+  });
 
   return {
     synced: () => syncedP,
     async stop() {
+      stopped = true;
+      await started.catch(() => {});
       runner.stop();
       await runner.idle();
       await Promise.all([health.close(), serviceHealth?.close()]);
       nftToClose?.close?.();
     },
-    healthzPort: healthzAddr?.port,
+    get healthzPort() {
+      return healthzPort;
+    },
     serviceHealthPorts: () => serviceHealth?.ports() ?? new Map(),
     state: () => states,
     health,
