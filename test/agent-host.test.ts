@@ -112,6 +112,8 @@ test('the seed\'s mlflow pods run with their own loopback addresses, both servin
   assert.equal(wide.code, 0, wide.stderr);
   assert.match(wide.stdout, new RegExp(`mlflow-1\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+${ipA.replaceAll('.', '\\.')}\\s+${node}`));
   assert.match(wide.stdout, new RegExp(`mlflow-2\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+${ipB.replaceAll('.', '\\.')}\\s+${node}`));
+  const nodeEvents = await kubectl(s, ['get', 'events', '-A', '--field-selector', `involvedObject.kind=Node,involvedObject.name=${node}`, '-o', 'jsonpath={.items[*].reason}']);
+  for (const r of ['Starting', 'NodeHasSufficientMemory', 'NodeHasNoDiskPressure', 'NodeHasSufficientPID', 'NodeReady']) assert.ok(nodeEvents.stdout.split(' ').includes(r), `${r} in ${nodeEvents.stdout}`);
   const conds = (a.status?.conditions ?? []).map((c) => `${c.type}=${c.status}`).sort();
   assert.deepEqual(conds, ['ContainersReady=True', 'Initialized=True', 'PodReadyToStartContainers=True', 'PodScheduled=True', 'Ready=True']);
 });
@@ -243,7 +245,8 @@ test('a failing liveness probe restarts the container', async () => {
 test('a crashing container backs off as CrashLoopBackOff', async () => {
   await apply(podYaml('crasher', `  - name: c
     image: busybox
-    command: [sh, -c, "echo crashing; exit 2"]`));
+    command: [sh, -c, "echo crashing; exit 2"]
+    terminationMessagePolicy: FallbackToLogsOnError`));
   const p = await waitFor('CrashLoopBackOff', async () => {
     const x = await pod('crasher');
     return x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' ? x : undefined;
@@ -251,6 +254,7 @@ test('a crashing container backs off as CrashLoopBackOff', async () => {
   const cs = p.status!.containerStatuses![0];
   assert.match(cs.state!.waiting!.message!, /^back-off \d+s restarting failed container=c pod=crasher_mlflow\(/);
   assert.equal(cs.lastState?.terminated?.exitCode, 2);
+  assert.equal(cs.lastState?.terminated?.message, 'crashing\n', 'FallbackToLogsOnError: the log\'s end is the message');
   assert.equal(p.status?.phase, 'Running');
   const get = await kubectl(s, ['get', 'pod', 'crasher', '-n', 'mlflow']);
   assert.match(get.stdout, /crasher\s+0\/1\s+CrashLoopBackOff\s+\d+ \(\S+ ago\)/);

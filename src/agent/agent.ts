@@ -197,10 +197,29 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       await register();
       await client.patch<Node>(Nodes, undefined, o.nodeName, 'merge', { status: st }, {}, 'status');
     }
+    nodeEvents(lastStatus, st);
     lastStatus = st;
     lastPost = Date.now();
   };
+  // kubelet's node events: one per condition that changed ("Node n status is now: NodeReady").
+  const nodeRef = (): Node => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: o.nodeName, uid: o.nodeName } });
+  const nodeEvents = (prev: NodeStatus | undefined, cur: NodeStatus): void => {
+    const words: Record<string, [string, string]> = {
+      MemoryPressure: ['NodeHasSufficientMemory', 'NodeHasInsufficientMemory'],
+      DiskPressure: ['NodeHasNoDiskPressure', 'NodeHasDiskPressure'],
+      PIDPressure: ['NodeHasSufficientPID', 'NodeHasInsufficientPID'],
+      Ready: ['NodeNotReady', 'NodeReady'],
+    };
+    for (const c of cur.conditions ?? []) {
+      const before = prev?.conditions?.find((x) => x.type === c.type)?.status;
+      const w = words[c.type];
+      if (!w || before === c.status || (c.type === 'Ready' && !prev && c.status !== 'True')) continue;
+      const reason = c.status === 'True' ? w[1] : w[0];
+      void recorder.event(nodeRef(), 'Normal', reason, `Node ${o.nodeName} status is now: ${reason}`);
+    }
+  };
   await register();
+  void recorder.event(nodeRef(), 'Normal', 'Starting', 'Starting kubelet.');
   await postStatus(true);
 
   // ---- the Lease ----

@@ -12,6 +12,7 @@ import type { Logger } from '../util/index.ts';
 import { Backoff, goDuration, type BackoffEntry } from './backoff.ts';
 import { ContainerConfigError, containerEnv, expandCommand, type EnvContext } from './env.ts';
 import { ImageTable, imageStatusName, resolveCommand } from './images.ts';
+import { selectLogs } from './logs.ts';
 import { initialProbeState, probeGate, probeKindTitle, probeOf, runProbe, stepProbe, type ProbeKind, type ProbeState } from './probes.ts';
 import type { ContainerInfo, PodRuntime, Sandbox } from './runtime/index.ts';
 import { containerStatus, podDesc, podStatus, type ContainerView, type InstanceView } from './status.ts';
@@ -157,12 +158,25 @@ export class PodWorker {
     for (const slot of this.#slots.values()) {
       if (slot.current?.id === info.id) {
         slot.current = { ...instanceFrom(info), attempt: slot.current.attempt };
+        this.#terminationMessage(slot);
         this.#stopProbes(slot);
         this.#log.info({ container: slot.spec.name, exitCode: info.exitCode, reason: info.reason }, 'container exited');
       }
     }
     this.#persist();
     this.kick();
+  }
+
+  /** terminationMessagePolicy FallbackToLogsOnError: a failed container's log end is its message. */
+  #terminationMessage(slot: ContainerSlot): void {
+    const cur = slot.current;
+    if (!cur || cur.state !== 'exited' || cur.exitCode === 0 || cur.message || slot.spec.terminationMessagePolicy !== 'FallbackToLogsOnError') return;
+    try {
+      const tail = selectLogs(readFileSync(cur.logPath), { tailLines: 80 });
+      cur.message = tail.subarray(Math.max(0, tail.length - 2048)).toString('utf8');
+    } catch {
+      // no log
+    }
   }
 
   kick(): void {
@@ -395,6 +409,8 @@ export class PodWorker {
     const old = slot.previous;
     slot.previous = slot.current;
     slot.current = { ...instanceFrom(info), attempt };
+    // It may have ended before the exit could be matched to it.
+    if (info.state === 'exited') this.#terminationMessage(slot);
     slot.waiting = undefined;
     slot.stopping = false;
     if (old) {
