@@ -10,7 +10,7 @@ import { Deployments, Events, Namespaces, Pods, ReplicaSets } from '../src/api/i
 import { SharedInformer } from '../src/client/index.ts';
 import { DeploymentController } from '../src/controllers/deployment/index.ts';
 import { ReplicaSetController } from '../src/controllers/replicaset/index.ts';
-import { startCluster, waitFor, type Cluster } from './lib/workloads.ts';
+import { retryOnConflict, startCluster, waitFor, type Cluster } from './lib/workloads.ts';
 
 let c: Cluster;
 let nsSeq = 0;
@@ -64,8 +64,13 @@ async function rolledOut(ns: string, name: string, timeoutMs = 15_000): Promise<
   }, timeoutMs);
 }
 
+/** A user's patch (retried on Conflict: see retryOnConflict). */
+async function patch(ns: string, name: string, type: 'json' | 'merge', body: unknown): Promise<void> {
+  await retryOnConflict(() => c.user.patch(Deployments, ns, name, type, body));
+}
+
 async function setImage(ns: string, name: string, image: string): Promise<void> {
-  await c.user.patch(Deployments, ns, name, 'json', [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: image }]);
+  await patch(ns, name, 'json', [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: image }]);
 }
 
 test('a Deployment gets a ReplicaSet named by its template hash, revision 1, and a complete status', async () => {
@@ -181,10 +186,10 @@ test('scaling a Deployment scales its ReplicaSet and records the events', async 
   const ns = await namespace();
   await c.user.create(Deployments, ns, deployment('sc', 2));
   await rolledOut(ns, 'sc');
-  await c.user.patch(Deployments, ns, 'sc', 'merge', { spec: { replicas: 5 } });
+  await patch(ns, 'sc', 'merge', { spec: { replicas: 5 } });
   await rolledOut(ns, 'sc');
   assert.equal((await c.user.list<Pod>(Pods, ns)).items.filter((p) => !p.metadata?.deletionTimestamp).length, 5);
-  await c.user.patch(Deployments, ns, 'sc', 'merge', { spec: { replicas: 1 } });
+  await patch(ns, 'sc', 'merge', { spec: { replicas: 1 } });
   await rolledOut(ns, 'sc');
   await waitFor('1 pod', async () => (await c.user.list<Pod>(Pods, ns)).items.length === 1);
   const [rs] = await replicaSets(ns);
@@ -198,12 +203,12 @@ test('a paused Deployment does not roll out a template change until resumed', as
   const ns = await namespace();
   await c.user.create(Deployments, ns, deployment('pause', 1));
   await rolledOut(ns, 'pause');
-  await c.user.patch(Deployments, ns, 'pause', 'merge', { spec: { paused: true } });
+  await patch(ns, 'pause', 'merge', { spec: { paused: true } });
   await waitFor('DeploymentPaused', async () => (await get(ns, 'pause')).status?.conditions?.find((k) => k.type === 'Progressing')?.reason === 'DeploymentPaused');
   await setImage(ns, 'pause', 'v2');
   await new Promise((r) => setTimeout(r, 300));
   assert.equal((await replicaSets(ns)).length, 1);
-  await c.user.patch(Deployments, ns, 'pause', 'merge', { spec: { paused: false } });
+  await patch(ns, 'pause', 'merge', { spec: { paused: false } });
   const d = await rolledOut(ns, 'pause');
   assert.equal(d.metadata?.annotations?.['deployment.kubernetes.io/revision'], '2');
 });
@@ -230,7 +235,7 @@ test('scaling in the middle of a rollout spreads the new replicas over both Repl
   // Pods never get ready here, so a rollout stalls with both ReplicaSets active.
   await setImage(ns, 'stuck-mid', 'v2');
   await waitFor('2 ReplicaSets active', async () => (await replicaSets(ns)).filter((r) => (r.spec?.replicas ?? 0) > 0).length === 2);
-  await c.user.patch(Deployments, ns, 'stuck-mid', 'merge', { spec: { replicas: 8 } });
+  await patch(ns, 'stuck-mid', 'merge', { spec: { replicas: 8 } });
   await waitFor('8 + surge 2 = 10 replicas across both', async () => {
     const rss = await replicaSets(ns);
     return rss.reduce((n, r) => n + (r.spec?.replicas ?? 0), 0) === 10 && rss.every((r) => r.metadata?.annotations?.['deployment.kubernetes.io/desired-replicas'] === '8');

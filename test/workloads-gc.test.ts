@@ -87,6 +87,7 @@ test('foreground deletion: pods, then the ReplicaSet, then the Deployment', asyn
     assert.deepEqual(d.metadata?.finalizers, ['foregroundDeletion']);
     assert.ok(d.metadata?.deletionTimestamp);
     await waitFor('Deployment gone', async () => (await exists(Deployments, ns, 'fg')) === undefined);
+    await waitFor('every deletion seen by the watches', () => order.length >= 4);
     assert.deepEqual(order, ['Pod', 'Pod', 'ReplicaSet', 'Deployment']);
   } finally {
     for (const w of watches) w.stop();

@@ -40,7 +40,10 @@ async function kubectl(...args: string[]): Promise<RunResult> {
 }
 
 async function ok(...args: string[]): Promise<string> {
-  const r = await kubectl(...args);
+  let r = await kubectl(...args);
+  // svcnet's API server may answer a patch with 409 when a controller wrote the object at the
+  // same moment (kube retries such patches itself; reported): try such a command again.
+  for (let i = 0; i < 5 && r.code !== 0 && r.stderr.startsWith('Error from server (Conflict)'); i++) r = await kubectl(...args);
   assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
   return r.stdout;
 }

@@ -8,7 +8,7 @@ import type { ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Event, Pod } from 'kubernetes-types/core/v1.js';
 import { Events, Namespaces, Pods, ReplicaSets } from '../src/api/index.ts';
 import { ReplicaSetController } from '../src/controllers/replicaset/index.ts';
-import { startCluster, waitFor, type Cluster } from './lib/workloads.ts';
+import { retryOnConflict, startCluster, waitFor, type Cluster } from './lib/workloads.ts';
 
 let c: Cluster;
 let nsSeq = 0;
@@ -107,11 +107,11 @@ test('scaling down deletes not-ready pods before ready ones', async () => {
   for (const p of ready) await markReady(p);
   await markReady(notReady, false);
   await waitFor('3 ready', async () => (await rsStatus(ns, 'down')).readyReplicas === 3);
-  await c.user.patch(ReplicaSets, ns, 'down', 'merge', { spec: { replicas: 3 } });
+  await retryOnConflict(() => c.user.patch(ReplicaSets, ns, 'down', 'merge', { spec: { replicas: 3 } }));
   await waitFor('3 pods left', async () => (await pods(ns)).length === 3);
   const left = new Set((await pods(ns)).map((p) => p.metadata?.name));
   assert.equal(left.has(notReady.metadata?.name), false, 'the not-ready pod went first');
-  await c.user.patch(ReplicaSets, ns, 'down', 'merge', { spec: { replicas: 0 } });
+  await retryOnConflict(() => c.user.patch(ReplicaSets, ns, 'down', 'merge', { spec: { replicas: 0 } }));
   await waitFor('no pods', async () => (await pods(ns)).length === 0);
   await waitFor('status 0', async () => (await rsStatus(ns, 'down')).replicas === 0);
 });
@@ -164,7 +164,7 @@ test('expectations keep many resyncs during a scale-up from creating extra pods'
   const ns = await namespace();
   await c.user.create(ReplicaSets, ns, replicaSet('burst', 30));
   // Annotation churn makes the ReplicaSet resync again and again while creations are in flight.
-  for (let i = 0; i < 20; i++) await c.user.patch(ReplicaSets, ns, 'burst', 'merge', { metadata: { annotations: { churn: String(i) } } });
+  for (let i = 0; i < 20; i++) await retryOnConflict(() => c.user.patch(ReplicaSets, ns, 'burst', 'merge', { metadata: { annotations: { churn: String(i) } } }));
   await waitFor('30 pods', async () => (await pods(ns, false)).length >= 30);
   await sleep(500);
   assert.equal((await pods(ns, false)).length, 30);

@@ -87,3 +87,19 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     await sleep(50);
   }
 }
+
+/**
+ * Runs a user's write again on 409 Conflict. svcnet's API server answers Conflict to a patch
+ * that carries no resourceVersion when a controller wrote the object meanwhile, where kube
+ * retries such patches itself (reported with the workloads controllers).
+ */
+export async function retryOnConflict<T>(fn: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const conflict = (e as { status?: { reason?: string } } | undefined)?.status?.reason === 'Conflict';
+      if (!conflict || i >= 20) throw e;
+    }
+  }
+}
