@@ -241,7 +241,10 @@ export class Allocator {
       if (avoidBuggy && isBuggyAddr(a)) continue;
       const k = addrKey(a);
       // A free address needs no check; a used one is rare, so the scan stays short.
-      if (!this.#sharingKeyForIP.has(k)) return a;
+      const existing = this.#sharingKeyForIP.get(k);
+      if (!existing) return a;
+      // Cheap refusals first (no exception per used address: a large, busy pool stays fast).
+      if (sk.sharing === '' || existing.sharing !== sk.sharing) continue;
       try {
         this.#checkSharing(req.key, k, req.ports, sk);
         return a;
