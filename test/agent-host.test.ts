@@ -118,6 +118,18 @@ test('the seed\'s mlflow pods run with their own loopback addresses, both servin
   assert.deepEqual(conds, ['ContainersReady=True', 'Initialized=True', 'PodReadyToStartContainers=True', 'PodScheduled=True', 'Ready=True']);
 });
 
+test('a pod marked unready by someone else (the node lifecycle controller) is put right by its agent', async () => {
+  const p = await waitReady('mlflow-1');
+  const conds = (p.status?.conditions ?? []).map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', reason: 'NodeNotReady' } : c));
+  const marked = await api.patch<Pod>(Pods, 'mlflow', 'mlflow-1', 'merge', { status: { conditions: conds } }, {}, 'status');
+  assert.equal(ready(marked), false);
+  await waitReady('mlflow-1');
+  // and it stays put: no write loop between the agent and its own informer
+  const rv = (await pod('mlflow-1')).metadata!.resourceVersion;
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await pod('mlflow-1')).metadata!.resourceVersion, rv);
+});
+
 test('kubectl logs shows the container\'s output, with --tail, --timestamps and --follow', async () => {
   const ip = (await waitReady('mlflow-1')).status!.podIP!;
   await httpGet(`http://${ip}:5000/echo?msg=first`);

@@ -4,6 +4,7 @@
 // every change (pod update, container exit, probe result, back-off expiry) asks for a new sync.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import type { Container, ContainerStatus, LifecycleHandler, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import { Pods, isNotFound, isConflict } from '../api/index.ts';
@@ -97,6 +98,8 @@ export class PodWorker {
   #dirty = false;
   #running: Promise<void> | undefined;
   #lastStatus = '';
+  /** The status the server answered our last write with (to see others' changes to it). */
+  #lastLive: PodStatus | undefined;
   #closed = false;
   #retryTimer: NodeJS.Timeout | undefined;
 
@@ -144,6 +147,10 @@ export class PodWorker {
   }
 
   update(pod: Pod): void {
+    // An informer event older than what our own status write returned changes nothing.
+    const have = Number(this.pod.metadata?.resourceVersion);
+    const got = Number(pod.metadata?.resourceVersion);
+    if (Number.isInteger(have) && Number.isInteger(got) && got < have) return;
     this.pod = pod;
     this.kick();
   }
@@ -675,16 +682,13 @@ export class PodWorker {
     if (this.#removed || this.#deleteSent) return;
     const status = this.computeStatus();
     const key = JSON.stringify(status);
-    if (!force && key === this.#lastStatus) return;
-    const live = JSON.stringify(this.pod.status ?? {});
-    if (key === live) {
-      this.#lastStatus = key;
-      return;
-    }
+    // Unchanged, and nobody else changed it (the node lifecycle controller may mark it unready).
+    if (!force && key === this.#lastStatus && isDeepStrictEqual(this.pod.status ?? {}, this.#lastLive ?? {})) return;
     try {
       const updated = await this.#d.client.patch<Pod>(Pods, this.namespace, this.name, 'merge', { status }, {}, 'status');
       this.#lastStatus = key;
-      if (updated.metadata?.uid === this.uid) this.pod = { ...this.pod, status: updated.status };
+      this.#lastLive = updated.status;
+      if (updated.metadata?.uid === this.uid) this.pod = { ...this.pod, metadata: { ...this.pod.metadata, resourceVersion: updated.metadata?.resourceVersion }, status: updated.status };
     } catch (err) {
       if (isNotFound(err)) return;
       throw err;
