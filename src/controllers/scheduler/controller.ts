@@ -31,6 +31,8 @@ export class Scheduler implements Controller {
   readonly #assumed = new Map<string, string>();
   /** Pods that fit nowhere at their last try. */
   readonly #unschedulable = new Set<string>();
+  /** Failed binding attempts per pod, for kube's pod backoff (1 s doubling to 10 s). */
+  readonly #bindFailures = new Map<string, number>();
   #client!: Client;
   #recorder!: EventRecorder;
   #log!: Logger;
@@ -57,6 +59,7 @@ export class Scheduler implements Controller {
         const k = namespacedName(p);
         this.#assumed.delete(k);
         this.#unschedulable.delete(k);
+        this.#bindFailures.delete(k);
         // Room freed on a node: pods that did not fit may now.
         if (p.spec?.nodeName) this.#retryUnschedulable();
       },
@@ -128,8 +131,14 @@ export class Scheduler implements Controller {
         // Bound meanwhile (e.g. by another scheduler): nothing left to do.
         if (isConflict(e) && /already assigned/.test(message(e))) return;
         void this.#recorder.event(pod, 'Warning', 'FailedScheduling', `Binding rejected: ${message(e)}`);
-        throw e;
+        // handleBindingCycleError: the pod waits out its backoff before another try.
+        const n = (this.#bindFailures.get(key) ?? 0) + 1;
+        this.#bindFailures.set(key, n);
+        if (n === 1) this.#log.warn({ pod: key, node: result.node, err: message(e) }, 'binding rejected');
+        this.#queue.addAfter(key, Math.min(1000 * 2 ** (n - 1), 10_000));
+        return;
       }
+      this.#bindFailures.delete(key);
       void this.#recorder.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${result.node}`);
       return;
     }
