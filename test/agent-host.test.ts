@@ -321,3 +321,38 @@ test('an image the node cannot run waits with ImageNotMapped and says how to map
   const up = await waitReady('unmapped');
   assert.equal(await httpGet(`http://${up.status!.podIP}:80/hostname`), 'unmapped');
 });
+
+test('init containers run one after another before the app; a finished pod is Completed', async () => {
+  const f = join(work, 'init-order');
+  await apply(
+    podYaml(
+      'initialized',
+      `  - name: main
+    image: busybox
+    command: [sh, -c, "echo main >> ${f}"]`,
+      `  restartPolicy: Never
+  initContainers:
+  - name: first
+    image: busybox
+    command: [sh, -c, "sleep 0.3; echo first >> ${f}"]
+  - name: second
+    image: busybox
+    command: [sh, -c, "echo second >> ${f}"]`,
+    ),
+  );
+  const p = await waitFor('Succeeded', async () => {
+    const x = await pod('initialized');
+    return x.status?.phase === 'Succeeded' ? x : undefined;
+  });
+  assert.deepEqual(readFileSync(f, 'utf8').trim().split('\n'), ['first', 'second', 'main']);
+  assert.deepEqual(p.status?.initContainerStatuses?.map((s) => [s.name, s.state?.terminated?.reason]), [
+    ['first', 'Completed'],
+    ['second', 'Completed'],
+  ]);
+  assert.equal(p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 0);
+  assert.equal(p.status?.conditions?.find((c) => c.type === 'Ready')?.reason, 'PodCompleted');
+  const get = await kubectl(s, ['get', 'pod', 'initialized', '-n', 'mlflow']);
+  assert.match(get.stdout, /initialized\s+0\/1\s+Completed\s+0/);
+  const logs = await kubectl(s, ['logs', '-n', 'mlflow', 'initialized', '-c', 'first']);
+  assert.equal(logs.code, 0, logs.stderr);
+});

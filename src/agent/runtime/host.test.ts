@@ -64,7 +64,7 @@ test('a container\'s output goes to a rotated CRI log and its exit code is recor
     podUid: 'p',
     name: 'c',
     attempt: 0,
-    argv: ['sh', '-c', 'i=0; while [ $i -lt 40 ]; do echo "line $i of the log"; i=$((i+1)); done; echo oops >&2; exit 7'],
+    argv: ['sh', '-c', 'sleep 0.3; i=0; while [ $i -lt 40 ]; do echo "line $i of the log"; i=$((i+1)); done; echo oops >&2; exit 7'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     logPath,
     maxLogBytes: 1000,
@@ -126,4 +126,19 @@ test('a second runtime on the same state re-adopts running containers and learns
   const k = await waitExit(rt2, keep.id);
   assert.equal(k.exitCode, 137);
   assert.equal(exits.length, 1);
+});
+
+test('with a shim prefix the zygote\'s child execs the prefix (as ip netns exec NS would run)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcnet-host-runtime-'));
+  const rt = new HostRuntime({ dataDir: join(dir, 'runtime'), nodeIPs: ['127.0.0.1'], log, pollMs: 50, shimPrefix: () => ['env', 'SVCNET_PREFIXED=1'], zygote: true });
+  t.after(async () => {
+    await rt.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await rt.start();
+  const sb = await sandbox(rt, 'p');
+  const info = await rt.startContainer(sb, { podUid: 'p', name: 'c', attempt: 0, argv: ['sh', '-c', 'echo hi; exit 5'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, logPath: join(dir, 'x.log'), maxLogBytes: 1e6 });
+  const done = await waitExit(rt, info.id);
+  assert.equal(done.exitCode, 5);
+  assert.match(readFileSync(join(dir, 'x.log'), 'utf8'), /stdout F hi/);
 });

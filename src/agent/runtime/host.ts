@@ -23,7 +23,11 @@ export interface HostRuntimeOptions {
   pollMs?: number;
   /** Runs the shim under this command (the netns runtime passes ip netns exec NS). */
   shimPrefix?: (sandbox: Sandbox) => string[];
-  /** Fork shims from a zygote (default true without a shim prefix). */
+  /**
+   * Fork shims from a zygote rather than spawning each from the agent (whose fork blocks its
+   * event loop for tens of ms). Default: on without a shim prefix; with one, the forked child
+   * execs `prefix python3 podshim.py` (opt in).
+   */
   zygote?: boolean;
 }
 
@@ -117,7 +121,7 @@ export class HostRuntime implements PodRuntime {
     }
     const adopted = [...this.#containers.values()].filter((r) => r.info.state === 'running').length;
     this.#opts.log.info({ sandboxes: this.#sandboxes.size, containers: this.#containers.size, running: adopted }, 'host runtime state loaded');
-    if (!this.#opts.shimPrefix && this.#opts.zygote !== false) {
+    if (this.#opts.zygote ?? !this.#opts.shimPrefix) {
       try {
         const z = new ShimZygote(join(this.#opts.dataDir, 'zygote.err'), this.#opts.log);
         z.onExit = (pid, _code, sig) => {
@@ -215,7 +219,7 @@ export class HostRuntime implements PodRuntime {
     try {
       const z = this.#zygote;
       if (z?.alive) {
-        const l = await z.launch(join(dir, 'spec.json'), join(dir, 'shim.err'));
+        const l = await z.launch(join(dir, 'spec.json'), join(dir, 'shim.err'), this.#opts.shimPrefix?.(sandbox) ?? []);
         rec.shimPid = l.shimPid;
         rec.shimStartTicks = l.shimStartTicks;
         rec.pgid = l.handshake.pgid;

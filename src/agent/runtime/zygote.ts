@@ -73,13 +73,14 @@ export class ShimZygote {
     return this.#alive && this.#known.has(shimPid);
   }
 
-  launch(specPath: string, errPath: string): Promise<ZygoteLaunch> {
+  /** Forks a shim for the spec; with a prefix the child execs `prefix python3 podshim.py spec`. */
+  launch(specPath: string, errPath: string, prefix: readonly string[] = []): Promise<ZygoteLaunch> {
     if (!this.#alive) return Promise.reject(new Error('the shim zygote is not running'));
     const id = this.#next++;
     this.#ref(true);
     return new Promise((resolve, reject) => {
       this.#waiters.set(id, { resolve, reject });
-      this.#proc.stdin!.write(`${JSON.stringify({ id, spec: specPath, err: errPath })}\n`);
+      this.#proc.stdin!.write(`${JSON.stringify({ id, spec: specPath, err: errPath, prefix })}\n`);
     });
   }
 

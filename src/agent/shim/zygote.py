@@ -6,7 +6,9 @@
 #
 #   python3 -S -E zygote.py
 #
-# Requests on stdin, one JSON object a line: {"id": N, "spec": SPEC.json, "err": FILE}.
+# Requests on stdin, one JSON object a line: {"id": N, "spec": SPEC.json, "err": FILE,
+# "prefix": [...]}; with a prefix (e.g. ip netns exec NS) the forked child execs
+# PREFIX python3 podshim.py SPEC.json instead of running the shim in place.
 # Answers on stdout, one a line:
 #   {"id": N, "pid": SHIM_PID, "handshake": {"pid": P, "pgid": G}}   the shim runs the container
 #   {"id": N, "pid": SHIM_PID, "error": "..."}                       it ended before that
@@ -71,6 +73,10 @@ def main():
                 for fd in (devnull, w, err):
                     if fd > 2:
                         os.close(fd)
+                prefix = req.get('prefix') or []
+                if prefix:
+                    shim = os.path.join(os.path.dirname(os.path.abspath(podshim.__file__)), 'podshim.py')
+                    os.execvp(prefix[0], list(prefix) + [sys.executable, '-S', '-E', '-B', shim, req['spec']])
                 sys.stdout = open(1, 'w', closefd=False)
                 sys.stderr = open(2, 'w', closefd=False)
                 podshim.run(req['spec'])
