@@ -356,3 +356,32 @@ test('init containers run one after another before the app; a finished pod is Co
   const logs = await kubectl(s, ['logs', '-n', 'mlflow', 'initialized', '-c', 'first']);
   assert.equal(logs.code, 0, logs.stderr);
 });
+
+test('a sidecar (restartable init container) starts before the app and runs beside it', async () => {
+  await apply(
+    podYaml(
+      'with-sidecar',
+      `  - name: app
+    image: registry.k8s.io/e2e-test-images/agnhost:2.53
+    args: [netexec, --http-port=8080, --udp-port=-1]`,
+      `  initContainers:
+  - name: sidecar
+    image: registry.k8s.io/e2e-test-images/agnhost:2.53
+    restartPolicy: Always
+    args: [netexec, --http-port=9090, --udp-port=-1]
+    startupProbe:
+      tcpSocket: {port: 9090}
+      periodSeconds: 1`,
+    ),
+  );
+  const p = await waitReady('with-sidecar');
+  const side = p.status!.initContainerStatuses![0]!;
+  assert.equal(side.name, 'sidecar');
+  assert.ok(side.state?.running, 'the sidecar keeps running');
+  assert.equal(side.started, true);
+  assert.equal(p.status?.phase, 'Running');
+  assert.equal(await httpGet(`http://${p.status!.podIP}:9090/hostname`), 'with-sidecar');
+  assert.equal(await httpGet(`http://${p.status!.podIP}:8080/hostname`), 'with-sidecar');
+  const get = await kubectl(s, ['get', 'pod', 'with-sidecar', '-n', 'mlflow']);
+  assert.match(get.stdout, /with-sidecar\s+2\/2\s+Running/);
+});

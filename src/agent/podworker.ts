@@ -222,6 +222,10 @@ export class PodWorker {
     }
   }
 
+  #anyMainStarted(): boolean {
+    return [...this.#slots.values()].some((s) => !s.init && s.current);
+  }
+
   #anyRunning(): boolean {
     return [...this.#slots.values()].some((s) => s.current?.state === 'running');
   }
@@ -289,7 +293,25 @@ export class PodWorker {
     for (const c of this.pod.spec?.initContainers ?? []) {
       const slot = this.#slots.get(c.name)!;
       const cur = slot.current;
+      if (c.restartPolicy === 'Always') {
+        // A sidecar (restartable init container): started in order, then kept running
+        // beside the app, restarted whenever it ends; the next one waits until it has started.
+        if (!cur) {
+          await this.#start(slot);
+          return false;
+        }
+        if (cur.state === 'running') {
+          this.#ensureProbes(slot);
+          if (!this.#started(slot)) return false;
+          continue;
+        }
+        await this.#restartWithBackoff(slot);
+        if (!this.#anyMainStarted()) return false;
+        continue;
+      }
       if (!cur) {
+        // Once the app has started, a regular init container does not run again.
+        if (this.#anyMainStarted()) continue;
         await this.#start(slot);
         return false;
       }
@@ -329,6 +351,8 @@ export class PodWorker {
       } else slot.waiting = undefined;
     }
     if (!willRun) {
+      // The app is done: its sidecars stop too.
+      await this.#killAll(this.#graceMs(), 'finished');
       this.#terminated = true;
       this.#log.info({ phase: 'terminal' }, 'all containers finished');
     }
@@ -440,7 +464,7 @@ export class PodWorker {
 
   #ensureProbes(slot: ContainerSlot): void {
     const cur = slot.current;
-    if (!cur || cur.state !== 'running' || slot.init || slot.probedId === cur.id || this.#terminating) return;
+    if (!cur || cur.state !== 'running' || (slot.init && slot.spec.restartPolicy !== 'Always') || slot.probedId === cur.id || this.#terminating) return;
     this.#stopProbes(slot);
     slot.probedId = cur.id;
     for (const kind of ['startup', 'liveness', 'readiness'] as const) {

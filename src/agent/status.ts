@@ -104,6 +104,7 @@ export function podPhase(pod: Pod, init: readonly ContainerStatus[], main: reado
   let pendingInitialization = 0;
   let failedInitialization = 0;
   for (const c of spec?.initContainers ?? []) {
+    if (c.restartPolicy === 'Always') continue; // sidecars neither pend nor fail initialization
     const st = init.find((s) => s.name === c.name);
     if (!st) {
       pendingInitialization++;
