@@ -375,13 +375,13 @@ test('a sidecar (restartable init container) starts before the app and runs besi
     ),
   );
   const p = await waitReady('with-sidecar');
-  const side = p.status!.initContainerStatuses![0]!;
+  const side = p.status!.initContainerStatuses![0];
   assert.equal(side.name, 'sidecar');
   assert.ok(side.state?.running, 'the sidecar keeps running');
   assert.equal(side.started, true);
   assert.equal(p.status?.phase, 'Running');
-  assert.equal(await httpGet(`http://${p.status!.podIP}:9090/hostname`), 'with-sidecar');
-  assert.equal(await httpGet(`http://${p.status!.podIP}:8080/hostname`), 'with-sidecar');
+  assert.equal(await httpGet(`http://${p.status.podIP}:9090/hostname`), 'with-sidecar');
+  assert.equal(await httpGet(`http://${p.status.podIP}:8080/hostname`), 'with-sidecar');
   const get = await kubectl(s, ['get', 'pod', 'with-sidecar', '-n', 'mlflow']);
   assert.match(get.stdout, /with-sidecar\s+2\/2\s+Running/);
 });
