@@ -21,9 +21,7 @@ const image = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
 before(async () => {
   s = await startSvcnet({ args: ['--no-agent', '--store', 'memory:'] });
   client = HttpClient.fromKubeconfig(s.kubeconfig, { userAgent: 'svcnet-fake-kubelet/v0' });
-  // runUnscheduled: the kubelet also runs pods the scheduler could not bind (svcnet's
-  // pods/binding currently rejects bindings; see the workloads report), so rollouts complete.
-  kubelet = new FakeKubelet(client, { heartbeatMs: 2000, runUnscheduled: true });
+  kubelet = new FakeKubelet(client, { heartbeatMs: 2000 });
   await kubelet.start();
   await kubelet.addNode('worker1');
 });

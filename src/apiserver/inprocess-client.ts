@@ -19,6 +19,7 @@ import type {
 import type { Registry } from './registry/registry.ts';
 import type { ResourceStorage } from './registry/storage.ts';
 import type { PatchApplier } from './http/resources.ts';
+import { scaleResource } from './subresources.ts';
 import { toApiError } from './http/respond.ts';
 
 export type SubresourceCreator = (storage: ResourceStorage, namespace: string | undefined, name: string, body: AnyObject, user: string) => Promise<AnyObject>;
@@ -162,7 +163,7 @@ export class InProcessClient implements Client {
     if (subresource === 'scale') {
       if (!this.#o.scale) throw badRequest('scale is not served');
       const cur = await this.#o.scale.get(this.#storage(r), namespace, name);
-      const next = this.#o.patch(r, type, cur, body, req()).object;
+      const next = this.#o.patch(scaleResource, type, cur, body, req()).object;
       return (await this.#o.scale.update(this.#storage(r), namespace, name, next, this.#o.user)) as unknown as T;
     }
     const res = await this.#storage(r).patch(namespace, name, (live) => this.#o.patch(r, type, live, body, req()).object, w, subresource, type === 'apply');

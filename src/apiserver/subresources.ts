@@ -20,7 +20,7 @@ import { writeJson } from './http/respond.ts';
 import type { SubresourceHandler } from './http/resources.ts';
 
 /** The Scale kind as a patch target (autoscaling/v1, namespaced). */
-const scaleResource: ResourceInfo = {
+export const scaleResource: ResourceInfo = {
   group: 'autoscaling',
   version: 'v1',
   kind: 'Scale',

@@ -72,7 +72,7 @@ export interface WatchHandle {
 }
 
 /** Subresources that read and write through the same object kinds. */
-export type ObjectSubresource = 'status' | 'scale';
+export type ObjectSubresource = 'status' | 'scale' | 'finalize';
 
 export interface Client {
   get<T extends KubeObject>(r: ResourceInfo, namespace: string | undefined, name: string): Promise<T>;

@@ -459,8 +459,10 @@ export class ResourceStorage {
       if (m.name !== undefined && m.name !== name) throw badRequest(`the name of the object (${m.name}) does not match the name on the URL (${name})`);
       // A resourceVersion the patch carries is a precondition.
       if (m.resourceVersion !== undefined && m.resourceVersion !== live.metadata?.resourceVersion) throw conflict(this.gr, name);
+      // A resourceVersion the patch sets is checked against the live object on every attempt
+      // (above); without one the patch is simply applied again to the newer object, as kube does.
       // The patch engine already recorded managedFields for this write.
-      return { update: obj, precondition: m.resourceVersion !== undefined, managed: true };
+      return { update: obj, managed: true };
     });
   }
 
@@ -522,7 +524,7 @@ export class ResourceStorage {
     meta.resourceVersion = lm.resourceVersion;
     this.#strategy.defaults(obj);
     // An object being deleted whose last finalizer went away is deleted now.
-    if (meta.deletionTimestamp && !(meta.finalizers?.length) && !this.#waitsForGrace(obj)) {
+    if (meta.deletionTimestamp && !(meta.finalizers?.length) && !this.#waitsForGrace(obj) && !this.#extraPending(obj)) {
       if (!internal) this.#strategy.prepareForUpdate(obj, live, subresource);
       const errs = this.#strategy.validateUpdate(obj, live, subresource);
       if (errs.length) throw invalid(this.#gk(), lm.name ?? '', errs);
@@ -543,9 +545,13 @@ export class ResourceStorage {
     // As kube's registry: BeginUpdate (allocation) first, then PrepareForUpdate and validation.
     const hook = await this.#hooks.beforeUpdate?.(ctx, obj, live, subresource);
     try {
-      if (!internal) this.#strategy.prepareForUpdate(obj, live, subresource);
-      const errs = this.#strategy.validateUpdate(obj, live, subresource);
-      if (errs.length) throw invalid(this.#gk(), lm.name ?? '', errs);
+      // Internal writes (pods/binding) go straight to storage, as kube's binding REST does:
+      // no update strategy, no update validation (a Pod update may not change nodeName).
+      if (!internal) {
+        this.#strategy.prepareForUpdate(obj, live, subresource);
+        const errs = this.#strategy.validateUpdate(obj, live, subresource);
+        if (errs.length) throw invalid(this.#gk(), lm.name ?? '', errs);
+      }
       if (isDeepStrictEqual(stripForCompare(obj), stripForCompare(live))) {
         hook?.aborted?.(undefined);
         return live;

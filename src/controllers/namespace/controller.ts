@@ -13,13 +13,7 @@ import { deletionConditions, estimatePods, finalizedSpecFinalizers, finalizerEst
 export interface NamespaceControllerOptions {
   workers?: number;
   now?: () => number;
-  /**
-   * Write the deletion conditions to the namespace's status. Off by default: svcnet's API server
-   * removes a Terminating namespace on any status write while metadata.finalizers is empty,
-   * even though spec.finalizers still holds `kubernetes` (kube's namespace registry deletes
-   * during an update only when spec.finalizers is empty too), which would drop the namespace
-   * with its content still in it.
-   */
+  /** Write the deletion conditions to the namespace's status (default true, as kube does). */
   reportConditions?: boolean;
 }
 
@@ -126,7 +120,7 @@ export class NamespaceController implements Controller {
         totals.errors.push(message(e));
       }
     }
-    if (this.#opts.reportConditions) {
+    if (this.#opts.reportConditions ?? true) {
       const conditions = deletionConditions(ns, totals, this.#now());
       if (conditions) {
         try {
@@ -169,7 +163,7 @@ export class NamespaceController implements Controller {
       const body: Namespace = { ...ns, spec: { ...ns.spec, finalizers: finalizedSpecFinalizers(ns) } };
       try {
         // The Client names only status and scale; namespaces/finalize is a PUT of a Namespace all the same.
-        await this.#client.update<Namespace>(Namespaces, body, {}, 'finalize' as ObjectSubresource);
+        await this.#client.update<Namespace>(Namespaces, body, {}, 'finalize');
         this.#log.info({ namespace: ns.metadata?.name }, 'namespace finalized');
         return;
       } catch (e) {
