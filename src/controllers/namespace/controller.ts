@@ -5,7 +5,7 @@
 // server removes the namespace. Deletions of content in a terminating namespace wake it early.
 import type { Namespace, Pod } from 'kubernetes-types/core/v1.js';
 import { Namespaces, Pods, isConflict, isNotFound, type KubeObject, type ResourceInfo } from '../../api/index.ts';
-import { WorkQueue, runWorkers, type Client, type Informer, type ObjectSubresource } from '../../client/index.ts';
+import { WorkQueue, runWorkers, type Client, type Informer } from '../../client/index.ts';
 import type { Logger } from '../../util/index.ts';
 import type { Controller, ControllerContext } from '../manager.ts';
 import { deletionConditions, estimatePods, finalizedSpecFinalizers, finalizerEstimateSeconds, groupResource, isFinalized, namespacedResources, type ContentTotals } from './core.ts';
