@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +22,16 @@ let agentDir: string;
 let agent: ChildProcess | undefined;
 let agentErr = '';
 
-async function startAgentProcess(): Promise<void> {
-  const p = spawn(svcnetBin, ['agent', '--kubeconfig', s.kubeconfig, '--node-name', node, '--data-dir', agentDir, '--port', '0', '--crashloop-backoff-initial', '1s'], {
+/** Starts `svcnet agent`, with the kubeconfig or (withFlags) with --server, --token and --certificate-authority. */
+async function startAgentProcess(withFlags = false): Promise<void> {
+  let conn = ['--kubeconfig', s.kubeconfig];
+  if (withFlags) {
+    const kc = readFileSync(s.kubeconfig, 'utf8');
+    const ca = join(agentDir, 'ca.crt');
+    writeFileSync(ca, Buffer.from(/certificate-authority-data: (\S+)/.exec(kc)![1], 'base64'));
+    conn = ['--server', s.url, '--token', /token: (\S+)/.exec(kc)![1], '--certificate-authority', ca];
+  }
+  const p = spawn(svcnetBin, ['agent', ...conn, '--node-name', node, '--data-dir', agentDir, '--port', '0', '--crashloop-backoff-initial', '1s', '--node-status-update-frequency', '1s'], {
     env: { ...process.env, SVCNET_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -142,7 +150,7 @@ test('kill -9 of the agent leaves its pods running; the restarted agent re-adopt
     });
     assert.ok(mine.length >= 1, 'the sleeper runs');
     for (const p of mine) process.kill(p, 'SIGTERM');
-    await startAgentProcess();
+    await startAgentProcess(true);
     assert.equal(await conn.get('/hostname'), 'web', 'the connection survived the agent restart');
     const after = await waitReady('web');
     const before = web.status!.containerStatuses![0];
@@ -184,4 +192,13 @@ test('deleting a pod while its agent is down: the agent finishes the deletion wh
       return true;
     }
   });
+});
+
+test('a deleted Node is registered again by its agent', async () => {
+  const del = await kubectl(s, ['delete', 'node', node]);
+  assert.equal(del.code, 0, del.stderr);
+  await waitFor('the node back and Ready', async () => {
+    const r = await kubectl(s, ['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+    return r.stdout === 'True';
+  }, 20_000, 300);
 });

@@ -276,6 +276,14 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   nodeInformer.addEventHandler({
     onAdd: (n) => onNode(n),
     onUpdate: (_o, n) => onNode(n),
+    // Someone deleted our Node: register it again (kubelet does on its next status sync).
+    onDelete: () => {
+      lastStatus = undefined;
+      void (async () => {
+        await register();
+        await postStatus(true);
+      })().catch((err: unknown) => log.warn({ err }, 'could not register the node again'));
+    },
   });
   const onNode = (n: Node): void => {
     const cidrs = n.spec?.podCIDRs?.length ? n.spec.podCIDRs : n.spec?.podCIDR ? [n.spec.podCIDR] : [];

@@ -30,6 +30,8 @@ export interface AgentFlags {
   crashloopBackoffInitial?: string;
   crashloopBackoffMax?: string;
   containerLogMaxSize?: string;
+  nodeStatusUpdateFrequency?: string;
+  nodeLeaseDurationSeconds?: string;
 }
 
 /** "500ms", "10s", "5m" → ms. */
@@ -104,6 +106,8 @@ export async function runAgent(f: AgentFlags): Promise<void> {
     backoffInitialMs: f.crashloopBackoffInitial ? parseDurationMs(f.crashloopBackoffInitial, '--crashloop-backoff-initial') : undefined,
     backoffMaxMs: f.crashloopBackoffMax ? parseDurationMs(f.crashloopBackoffMax, '--crashloop-backoff-max') : undefined,
     maxLogBytes: f.containerLogMaxSize ? parseSize(f.containerLogMaxSize, '--container-log-max-size') : undefined,
+    nodeStatusUpdateMs: f.nodeStatusUpdateFrequency ? parseDurationMs(f.nodeStatusUpdateFrequency, '--node-status-update-frequency') : undefined,
+    leaseDurationSeconds: f.nodeLeaseDurationSeconds ? Number(f.nodeLeaseDurationSeconds) : undefined,
     plugins: defaultNodePlugins(),
   });
   process.stdout.write(`svcnet agent ready: node ${nodeName} (${mode} mode), endpoint port ${agent.port}\n`);
@@ -151,7 +155,9 @@ export function registerAgent(program: Command): void {
     .option('--pod-cidr <cidr>', 'pod CIDR to use until the node IPAM controller assigns one')
     .option('--cluster-dns <ips>', 'cluster DNS addresses for the pods\' resolv.conf, comma-separated')
     .option('--cluster-domain <domain>', 'DNS domain of the cluster', 'cluster.local')
-    .option('--node-labels <labels>', 'extra labels of the Node, key=value,...');
+    .option('--node-labels <labels>', 'extra labels of the Node, key=value,...')
+    .option('--node-status-update-frequency <duration>', 'how often node status is computed (and posted when it changed)', '10s')
+    .option('--node-lease-duration-seconds <n>', 'the node Lease\'s duration; it is renewed every quarter of it', '40');
   addAgentRuntimeOptions(cmd).action(async (o: AgentFlags) => {
     await runAgent(o);
   });
