@@ -1,9 +1,10 @@
 // Node-level plugins: components that run once per node beside the agent, with its client and
 // node name. The service proxy (src/proxy, startProxier) and the cluster DNS (src/dns,
 // startDnsServer) are meant to be started here; `defaultNodePlugins` lists what `svcnet agent`
-// and `svcnet server` start on every node (empty until those are wired in).
+// and `svcnet server` start on every node (the proxy so far).
 import type { Client, InformerFactory } from '../client/index.ts';
 import type { Logger } from '../util/index.ts';
+import { proxyPlugin, type ProxyPluginOptions } from '../proxy/index.ts';
 
 export interface NodePluginContext {
   client: Client;
@@ -27,7 +28,12 @@ export interface NodePlugin {
   start(ctx: NodePluginContext): Promise<RunningPlugin>;
 }
 
+/** Settings of the default plugins (from the command line). */
+export interface DefaultPluginOptions {
+  proxy?: ProxyPluginOptions;
+}
+
 /** The plugins every node runs; add the proxy and DNS here (one entry each). */
-export function defaultNodePlugins(): NodePlugin[] {
-  return [];
+export function defaultNodePlugins(o: DefaultPluginOptions = {}): NodePlugin[] {
+  return [proxyPlugin(o.proxy)];
 }

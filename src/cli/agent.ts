@@ -32,6 +32,8 @@ export interface AgentFlags {
   containerLogMaxSize?: string;
   nodeStatusUpdateFrequency?: string;
   nodeLeaseDurationSeconds?: string;
+  proxyHealthz?: string;
+  proxyMetrics?: string;
 }
 
 /** "500ms", "10s", "5m" → ms. */
@@ -108,7 +110,7 @@ export async function runAgent(f: AgentFlags): Promise<void> {
     maxLogBytes: f.containerLogMaxSize ? parseSize(f.containerLogMaxSize, '--container-log-max-size') : undefined,
     nodeStatusUpdateMs: f.nodeStatusUpdateFrequency ? parseDurationMs(f.nodeStatusUpdateFrequency, '--node-status-update-frequency') : undefined,
     leaseDurationSeconds: f.nodeLeaseDurationSeconds ? Number(f.nodeLeaseDurationSeconds) : undefined,
-    plugins: defaultNodePlugins(),
+    plugins: defaultNodePlugins({ proxy: { healthz: f.proxyHealthz, metrics: f.proxyMetrics } }),
   });
   process.stdout.write(`svcnet agent ready: node ${nodeName} (${mode} mode), endpoint port ${agent.port}\n`);
   let stopping = false;
@@ -133,7 +135,9 @@ export function addAgentRuntimeOptions(cmd: Command): Command {
     .option('--image-table <file>', 'YAML mapping images to command lines (default <data-dir>/images.yaml)')
     .option('--crashloop-backoff-initial <duration>', 'first CrashLoopBackOff delay (kubelet: 10s)')
     .option('--crashloop-backoff-max <duration>', 'longest CrashLoopBackOff delay (kubelet: 5m)')
-    .option('--container-log-max-size <size>', 'container log size before rotation (one rotated file is kept)', '10Mi');
+    .option('--container-log-max-size <size>', 'container log size before rotation (one rotated file is kept)', '10Mi')
+    .option('--proxy-healthz <host:port>', 'service proxy /healthz and /livez (kube-proxy\'s healthz-bind-address; default 127.0.0.1:10256 in host mode, 0.0.0.0:10256 in netns mode; 0: none)')
+    .option('--proxy-metrics <host:port>', 'service proxy Prometheus /metrics (kube-proxy\'s metrics-bind-address; default 127.0.0.1:10249; 0: none)');
 }
 
 export function registerAgent(program: Command): void {

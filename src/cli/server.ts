@@ -30,6 +30,8 @@ export interface ServerFlags {
   crashloopBackoffInitial?: string;
   crashloopBackoffMax?: string;
   containerLogMaxSize?: string;
+  proxyHealthz?: string;
+  proxyMetrics?: string;
 }
 
 /** Default Service CIDR per mode: kubeadm's in netns mode, a loopback range in host mode. */
@@ -84,7 +86,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
       backoffInitialMs: flags.crashloopBackoffInitial ? parseDurationMs(flags.crashloopBackoffInitial, '--crashloop-backoff-initial') : undefined,
       backoffMaxMs: flags.crashloopBackoffMax ? parseDurationMs(flags.crashloopBackoffMax, '--crashloop-backoff-max') : undefined,
       maxLogBytes: flags.containerLogMaxSize ? parseSize(flags.containerLogMaxSize, '--container-log-max-size') : undefined,
-      plugins: defaultNodePlugins(),
+      plugins: defaultNodePlugins({ proxy: { healthz: flags.proxyHealthz, metrics: flags.proxyMetrics } }),
     });
   }
   log.info({ url: server.url, store: storeSpec, mode, serviceCIDRs, ms: Math.round(performance.now() - started) }, 'svcnet server ready');
