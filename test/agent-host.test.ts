@@ -385,3 +385,21 @@ test('a sidecar (restartable init container) starts before the app and runs besi
   const get = await kubectl(s, ['get', 'pod', 'with-sidecar', '-n', 'mlflow']);
   assert.match(get.stdout, /with-sidecar\s+2\/2\s+Running/);
 });
+
+test('changing a running container\'s image restarts it', async () => {
+  await apply(podYaml('retagged', `  - name: c
+    image: busybox:1.36
+    command: [sleep, "3600"]`));
+  const before = await waitReady('retagged');
+  const r = await kubectl(s, ['set', 'image', 'pod/retagged', '-n', 'mlflow', 'c=busybox:1.37']);
+  assert.equal(r.code, 0, r.stderr);
+  const after = await waitFor('the restart', async () => {
+    const p = await pod('retagged');
+    const cs = p.status?.containerStatuses?.[0];
+    return cs?.restartCount === 1 && cs.ready ? p : undefined;
+  });
+  assert.notEqual(after.status!.containerStatuses![0].containerID, before.status!.containerStatuses![0].containerID);
+  assert.equal(after.status!.containerStatuses![0].image, 'docker.io/library/busybox:1.37');
+  const ev = await kubectl(s, ['get', 'events', '-n', 'mlflow', '--field-selector', 'involvedObject.name=retagged,reason=Killing', '-o', 'jsonpath={.items[*].message}']);
+  assert.match(ev.stdout, /Container c definition changed, will be restarted/);
+});

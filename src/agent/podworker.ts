@@ -59,6 +59,8 @@ interface ContainerSlot {
   restartTimer?: NodeJS.Timeout;
   /** The agent is stopping this instance (liveness failure or termination). */
   stopping?: boolean;
+  /** Start a new instance whatever the restart policy (its spec changed). */
+  restartNow?: boolean;
 }
 
 /** What survives an agent restart (<data-dir>/pods/<uid>.json). */
@@ -152,7 +154,29 @@ export class PodWorker {
     const got = Number(pod.metadata?.resourceVersion);
     if (Number.isInteger(have) && Number.isInteger(got) && got < have) return;
     this.pod = pod;
+    this.#specChanged(pod);
     this.kick();
+  }
+
+  /** kubelet restarts a container whose image changed (the only mutable part of a container). */
+  #specChanged(pod: Pod): void {
+    if (pod.metadata?.deletionTimestamp) return;
+    for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+      const slot = this.#slots.get(c.name);
+      if (!slot || slot.spec.image === c.image) continue;
+      slot.spec = c;
+      const cur = slot.current;
+      if (cur?.state !== 'running') continue;
+      if (slot.init && c.restartPolicy !== 'Always') continue;
+      void this.#d.recorder.event(pod, 'Normal', 'Killing', `Container ${c.name} definition changed, will be restarted`);
+      // Restarted at once, not as a crash: no back-off.
+      this.#d.backoff.delete(`${this.uid}/${c.name}`);
+      void this.#killContainer(slot, (pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000, true).then(() => {
+        const restarted = slot.current;
+        if (restarted?.id === cur.id) slot.restartNow = true;
+        this.kick();
+      });
+    }
   }
 
   /** The pod is gone from the API (deleted at last, or force-deleted). */
@@ -344,7 +368,7 @@ export class PodWorker {
         this.#ensureProbes(slot);
         continue;
       }
-      const restart = policy === 'Always' || (policy === 'OnFailure' && cur.exitCode !== 0);
+      const restart = slot.restartNow || policy === 'Always' || (policy === 'OnFailure' && cur.exitCode !== 0);
       if (restart) {
         willRun = true;
         await this.#restartWithBackoff(slot);
@@ -444,6 +468,7 @@ export class PodWorker {
     if (info.state === 'exited') this.#terminationMessage(slot);
     slot.waiting = undefined;
     slot.stopping = false;
+    slot.restartNow = false;
     if (old) {
       rmSync(old.logPath, { force: true });
       rmSync(`${old.logPath}.1`, { force: true });
