@@ -86,7 +86,8 @@ export async function runAgent(f: AgentFlags): Promise<void> {
   const log = logger('agent');
   const mode = parseAgentMode(f.mode);
   const conn = connection(f);
-  const client = new HttpClient({ ...conn, userAgent: `svcnet-agent/${f.nodeName ?? os.hostname()}` });
+  // kubelet's User-Agent shape, so its writes' field manager is "kubelet".
+  const client = new HttpClient({ ...conn, userAgent: `kubelet/v1.33.0 (${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}) svcnet` });
   const nodeName = (f.nodeName ?? os.hostname()).toLowerCase();
   const clientCA = f.clientCaFile ? readFileSync(resolve(f.clientCaFile), 'utf8') : conn.ca?.toString('utf8');
   if (!clientCA) log.warn('no client CA (--client-ca-file, or a CA in the kubeconfig): the agent endpoint will refuse the API server, so kubectl logs and exec will not work');
