@@ -260,3 +260,122 @@ test('in a lab, nodes are Ready, pods on different nodes reach each other by pod
   );
   await assertNothingLeft(name);
 });
+
+async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+async function endpointAddresses(lab: Lab): Promise<string[]> {
+  const out = await lab.kubectlOk(['get', 'endpoints', 'mlflow-service', '-n', 'mlflow', '-o', 'jsonpath={range .subsets[*]}{range .addresses[*]}{.ip}{" "}{end}{end}']);
+  return out.split(' ').filter(Boolean).sort();
+}
+
+/** kube-controller-manager's --node-monitor-grace-period and --node-monitor-period, as svcnet's node lifecycle controller defaults them. */
+const nodeMonitorGraceSeconds = 40;
+const nodeMonitorPeriodSeconds = 5;
+
+test('in a lab, the seed\'s Deployment runs two pods on different nodes behind its Service, and survives losing a node', { skip }, async (t) => {
+  const name = 'labseed';
+  await withLab(
+    name,
+    async (lab) => {
+      let pods: PodRow[] = [];
+      await t.test('the seed\'s Deployment gives two pods Running and Ready on different nodes, in the Service\'s endpoints', async () => {
+        await lab.kubectlOk(['apply', '-f', join(examplesDir, '00-namespaces.yaml')]);
+        await lab.kubectlOk(['apply', '-f', join(examplesDir, '05-mlflow-deployment.yaml')]);
+        await lab.kubectlOk(['rollout', 'status', 'deployment/mlflow', '-n', 'mlflow', '--timeout=90s']);
+        pods = (await podRows(lab, 'mlflow')).filter((p) => p.name.startsWith('mlflow-'));
+        assert.equal(pods.length, 2);
+        for (const p of pods) assert.ok(p.ready && p.ip, `${p.name} Ready with an IP`);
+        assert.notEqual(pods[0].node, pods[1].node, 'the replicas are spread over two nodes');
+        // kubectl get pods -o wide: each pod's row shows Running, its IP and its node.
+        const wide = await lab.kubectlOk(['get', 'pods', '-n', 'mlflow', '-o', 'wide']);
+        assert.match(wide, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE/);
+        for (const p of pods) assert.match(wide, new RegExp(`^${p.name}\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+${p.ip.replace(/\./g, '\\.')}\\s+${p.node}\\s`, 'm'));
+        // kubectl get endpoints mlflow-service -n mlflow: both IP:5000.
+        const ep = await lab.kubectlOk(['get', 'endpoints', 'mlflow-service', '-n', 'mlflow']);
+        for (const p of pods) assert.match(ep, new RegExp(`${p.ip.replace(/\./g, '\\.')}:5000`));
+        // Each replica answers on its pod IP from the other one, across nodes.
+        const [a, b] = pods as [PodRow, PodRow];
+        assert.equal(await lab.kubectlOk(['exec', '-n', 'mlflow', a.name, '--', 'curl', '-s', '-m', '3', `http://${b.ip}:5000/hostname`]), b.name);
+        assert.equal(await lab.kubectlOk(['exec', '-n', 'mlflow', b.name, '--', 'curl', '-s', '-m', '3', `http://${a.ip}:5000/hostname`]), a.name);
+      });
+
+      await t.test('a node whose agent dies and whose link is cut turns NotReady, its pod leaves the endpoints and is replaced elsewhere; the node rejoins cleanly', async () => {
+        // As in Kubernetes, pods tolerate an unreachable node for 300 s by default
+        // (DefaultTolerationSeconds); the user who wants faster failover says so in the template.
+        const tolerations = ['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready'].map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 5 }));
+        await lab.kubectlOk(['patch', 'deployment', 'mlflow', '-n', 'mlflow', '--type=strategic', '-p', JSON.stringify({ spec: { template: { spec: { tolerations } } } })]);
+        await lab.kubectlOk(['rollout', 'status', 'deployment/mlflow', '-n', 'mlflow', '--timeout=90s']);
+        pods = await eventually(
+          'the rolled-out replicas alone',
+          async () => {
+            const now = (await podRows(lab, 'mlflow')).filter((p) => p.name.startsWith('mlflow-'));
+            return now.length === 2 && now.every((p) => p.ready) ? now : undefined;
+          },
+          30_000,
+        );
+        assert.notEqual(pods[0]?.node, pods[1]?.node);
+        // The victim: a worker running one of the replicas.
+        const victim = pods.find((p) => p.node !== 'master-node') ?? pods[0];
+        const survivor = pods.find((p) => p !== victim)!;
+        const node = victim.node;
+        const cut = Date.now();
+        await lab.killAgent(node, 'SIGKILL');
+        await lab.link(node, 'down');
+        await eventually(
+          `node ${node} NotReady`,
+          async () => ((await lab.kubectlOk(['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])) !== 'True' ? true : undefined),
+          (nodeMonitorGraceSeconds + nodeMonitorPeriodSeconds + 15) * 1000,
+        );
+        const notReadyAfter = (Date.now() - cut) / 1000;
+        assert.ok(notReadyAfter <= nodeMonitorGraceSeconds + nodeMonitorPeriodSeconds + 5, `NotReady after ${notReadyAfter} s`);
+        assert.match(await lab.kubectlOk(['get', 'nodes']), new RegExp(`${node}\\s+NotReady`));
+        // Its pod's address leaves the Service's endpoints; a replacement runs on another node.
+        const replaced = await eventually(
+          'a replacement Ready on another node, and the endpoints without the lost pod',
+          async () => {
+            const now = (await podRows(lab, 'mlflow')).filter((p) => p.name.startsWith('mlflow-') && p.ready && p.node !== node);
+            const eps = await endpointAddresses(lab);
+            return now.length === 2 && !eps.includes(victim.ip) && eps.length === 2 ? { now, eps } : undefined;
+          },
+          60_000,
+        );
+        assert.deepEqual(replaced.eps, replaced.now.map((p) => p.ip).sort());
+        assert.ok(replaced.now.some((p) => p.name === survivor.name), 'the other replica kept running');
+        const fresh = replaced.now.find((p) => p.name !== survivor.name)!;
+        assert.equal(await lab.kubectlOk(['exec', '-n', 'mlflow', survivor.name, '--', 'curl', '-s', '-m', '3', `http://${fresh.ip}:5000/hostname`]), fresh.name);
+
+        // The node comes back: Ready again, the lost pod's process and namespace are gone.
+        await lab.link(node, 'up');
+        await lab.startAgent(node);
+        await lab.kubectlOk(['wait', '--for=condition=Ready', `node/${node}`, '--timeout=60s']);
+        await eventually(
+          `the lost pod ${victim.name} gone from the API and its namespace from ${node}`,
+          async () => {
+            const names = (await podRows(lab, 'mlflow')).map((p) => p.name);
+            const onNode = (await podRows(lab, 'mlflow')).filter((p) => p.node === node).length;
+            const nss = await netnsWithPrefix(`svcnet-${name}-${node}-p`);
+            return !names.includes(victim.name) && nss.length === onNode ? true : undefined;
+          },
+          60_000,
+        );
+        assert.deepEqual(await endpointAddresses(lab), replaced.eps, 'the endpoints are the two running replicas');
+        assert.doesNotMatch(await lab.kubectlOk(['get', 'node', node, '-o', 'jsonpath={.spec.taints}']), /unreachable|not-ready/);
+      });
+    },
+    { imageTable: 'mlflow/mlflow: agnhost netexec --http-port=5000\n' },
+  );
+  await assertNothingLeft(name);
+});
