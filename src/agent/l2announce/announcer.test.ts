@@ -32,12 +32,12 @@ function rig(self: string, o: { start?: boolean } = {}): Rig {
   const pools = new FakeInformer<IPAddressPool>([pool('default', ['192.168.1.200-192.168.1.250'])]);
   const ads = new FakeInformer<L2Advertisement>([advertisement('default', { ipAddressPools: ['default'] })]);
   const cms = new FakeInformer<ConfigMap>([]);
-  const executor = new FakeL2Executor({ [ips[self]!]: 'eth0' });
+  const executor = new FakeL2Executor({ [ips[self]]: 'eth0' });
   const events: Rig['events'] = [];
   const live: Rig['live'] = { set: undefined };
   const announcer = new L2Announcer({
     nodeName: self,
-    nodeIP: ips[self]!,
+    nodeIP: ips[self],
     services,
     endpointSlices: slices,
     nodes,

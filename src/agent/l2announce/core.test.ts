@@ -118,7 +118,7 @@ test('L2Advertisement nodeSelectors limit the nodes that may announce; interface
   assert.equal(who?.length, 1);
   assert.notEqual(who?.[0], 'master-node');
   assert.deepEqual(plan('master-node', { nodes, config }).decisions[0]?.eligible, ['worker1', 'worker2']);
-  const mine = plan(who![0], { nodes, config });
+  const mine = plan(who[0], { nodes, config });
   assert.deepEqual(mine.announce.get('192.168.1.200')?.interfaces, ['eth0', 'eth1']);
   assert.deepEqual(addressesByInterface(mine), new Map([['eth0', ['192.168.1.200']], ['eth1', ['192.168.1.200']]]));
 });

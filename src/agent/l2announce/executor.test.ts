@@ -103,7 +103,7 @@ async function askMac(clientNs: string, ip: string): Promise<string | undefined>
 
 async function macOf(ns: string): Promise<string> {
   const links = JSON.parse(await sh(['ip', '-n', ns, '-j', 'link', 'show', 'eth0'])) as { address: string }[];
-  return links[0]!.address;
+  return links[0].address;
 }
 
 test('the real ARP responder answers for an address the node does not hold, gratuitous ARP moves a client\'s cache, and withdrawing stops the answers', { skip: rootSkip }, async () => {
