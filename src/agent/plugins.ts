@@ -5,6 +5,7 @@
 import type { Client, InformerFactory } from '../client/index.ts';
 import type { Logger } from '../util/index.ts';
 import { proxyPlugin, type ProxyPluginOptions } from '../proxy/index.ts';
+import { l2AnnouncePlugin, type L2AnnouncePluginOptions } from './l2announce/index.ts';
 
 export interface NodePluginContext {
   client: Client;
@@ -31,9 +32,11 @@ export interface NodePlugin {
 /** Settings of the default plugins (from the command line). */
 export interface DefaultPluginOptions {
   proxy?: ProxyPluginOptions;
+  /** LoadBalancer addresses on the LAN (netns mode). */
+  l2announce?: L2AnnouncePluginOptions;
 }
 
 /** The plugins every node runs; add the proxy and DNS here (one entry each). */
 export function defaultNodePlugins(o: DefaultPluginOptions = {}): NodePlugin[] {
-  return [proxyPlugin(o.proxy)];
+  return [proxyPlugin(o.proxy), l2AnnouncePlugin(o.l2announce)];
 }
