@@ -529,6 +529,7 @@ export async function labRestart(name: string, member: string, opts: { signal?: 
     while (alive(p.pid)) await sleep(20);
   }
   if (opts.start === false) return undefined;
+  await resolvePython(systemRunner);
   // Ready once it says so in its log (both print one line on stdout when ready).
   const from = existsSync(p.log) ? statSync(p.log).size : 0;
   const started = spawnRecorded(info, { role: p.role, member: p.member, log: p.log, argv: p.argv });
