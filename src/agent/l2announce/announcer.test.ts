@@ -149,3 +149,20 @@ test('a node that does not know yet who is alive counts every Ready node', async
   assert.deepEqual([...r.executor.answering], [['eth0', ['192.168.1.200']]]);
   await r.announcer.stop();
 });
+
+test('when a node is heard again after a silence (a healed cut), the addresses this node keeps are announced again', async () => {
+  const r = rig(leader);
+  r.live.set = new Set([leader]);
+  await settle();
+  assert.deepEqual(r.executor.garps.length, 1);
+  r.live.set = new Set(names);
+  r.announcer.trigger();
+  await settle();
+  assert.deepEqual([...r.executor.answering], [['eth0', ['192.168.1.200']]]);
+  assert.deepEqual(r.executor.garps, [
+    { iface: 'eth0', address: '192.168.1.200' },
+    { iface: 'eth0', address: '192.168.1.200' },
+  ]);
+  assert.equal(r.events.length, 1, 'no new Event: it never stopped announcing');
+  await r.announcer.stop();
+});

@@ -45,6 +45,8 @@ export class L2Announcer {
   #again = false;
   #stopped = false;
   #lastPlan: L2Plan | undefined;
+  /** The live nodes at the last sync (undefined: not known then). */
+  #lastLive: ReadonlySet<string> | undefined;
   readonly #reported = new Set<string>();
 
   constructor(o: AnnouncerOptions) {
@@ -140,7 +142,12 @@ export class L2Announcer {
         slices.set(key, list);
       }
     }
-    const plan = planL2({ self: o.nodeName, services, slicesFor: (k) => slices.get(k) ?? [], nodes: o.nodes.list(), config, live: o.liveness?.alive() });
+    const live = o.liveness?.alive();
+    // A node heard again after a silence (a healed cut) may have announced this node's addresses
+    // meanwhile, or had them announced by another: say again where they are.
+    const rejoined = live !== undefined && this.#lastLive !== undefined && [...live].some((n) => !this.#lastLive!.has(n));
+    if (live !== undefined) this.#lastLive = live;
+    const plan = planL2({ self: o.nodeName, services, slicesFor: (k) => slices.get(k) ?? [], nodes: o.nodes.list(), config, live });
     this.#lastPlan = plan;
     for (const ip of plan.ipv6Skipped) this.#reportOnce(`v6 ${ip}`, () => log.warn({ address: ip }, 'not announcing an IPv6 LoadBalancer address: svcnet answers ARP (IPv4) only, not NDP'));
 
@@ -160,6 +167,7 @@ export class L2Announcer {
     }
 
     let failed = false;
+    const garps = new Map<string, { iface: string; address: string }>();
     for (const iface of new Set([...this.#applied.keys(), ...wanted.keys()])) {
       const want = wanted.get(iface) ?? [];
       const had = this.#applied.get(iface) ?? [];
@@ -178,10 +186,12 @@ export class L2Announcer {
       for (const a of gone) log.info({ address: a, iface }, 'withdrawing a LoadBalancer address (another node announces it, or none should)');
       for (const a of added) {
         log.info({ address: a, iface, services: plan.announce.get(a)?.services }, 'announcing a LoadBalancer address (layer 2)');
-        // Tell the LAN at once rather than waiting for its ARP caches to expire.
-        o.executor.gratuitousARP(iface, a).catch((e: unknown) => log.warn({ err: e, address: a, iface }, 'gratuitous ARP failed'));
+        garps.set(`${iface} ${a}`, { iface, address: a });
       }
     }
+    if (rejoined) for (const [iface, list] of this.#applied) for (const a of list) garps.set(`${iface} ${a}`, { iface, address: a });
+    // Tell the LAN at once rather than waiting for its ARP caches to expire.
+    for (const g of garps.values()) o.executor.gratuitousARP(g.iface, g.address).catch((e: unknown) => log.warn({ err: e, ...g }, 'gratuitous ARP failed'));
 
     // MetalLB's speaker: an Event on each Service this node starts announcing.
     const led = new Set(plan.decisions.filter((d) => d.leader === o.nodeName && d.addresses.some((a) => plan.announce.has(a))).map((d) => d.service));

@@ -85,6 +85,7 @@ export class PeerLiveness implements Liveness {
   readonly #started: number;
   #socket: Socket | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #checker: NodeJS.Timeout | undefined;
   #last = '';
   #warm = false;
 
@@ -108,6 +109,8 @@ export class PeerLiveness implements Liveness {
     });
     l.#socket = s;
     l.#timer = setInterval(() => l.#beat(), o.intervalMs ?? 1000);
+    // Silence is noticed within a quarter of an interval, not at the next beat.
+    l.#checker = setInterval(() => l.#check(), Math.max(10, Math.floor((o.intervalMs ?? 1000) / 4)));
     l.#beat();
     return l;
   }
@@ -161,7 +164,9 @@ export class PeerLiveness implements Liveness {
 
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#checker) clearInterval(this.#checker);
     this.#timer = undefined;
+    this.#checker = undefined;
     const s = this.#socket;
     this.#socket = undefined;
     if (s) await new Promise<void>((r) => s.close(() => r()));

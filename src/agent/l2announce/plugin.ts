@@ -42,6 +42,10 @@ export function l2AnnouncePlugin(o: L2AnnouncePluginOptions = {}): NodePlugin {
         log.debug({ mode: ctx.mode }, 'LoadBalancer addresses are announced in netns mode only');
         return { stop: async () => {} };
       }
+      if (/^127\./.test(nodeIP) || nodeIP === '::1') {
+        log.error({ nodeIP }, 'not announcing LoadBalancer addresses: the node\'s address is a loopback one (start the node with its LAN address)');
+        return { stop: async () => {} };
+      }
       const nodes = ctx.informers.informerFor<Node>(Nodes);
       const recorder = new EventRecorder(ctx.client, eventComponent, ctx.nodeName);
       // The heartbeats start first (the announcer needs them); they reach it through this.
