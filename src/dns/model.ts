@@ -2,6 +2,7 @@
 // needs, converted once at the informer boundary, indexed by service, by IP (for PTR) and
 // endpoints by service. Objects are compared on conversion, so updates that change nothing DNS
 // shows (status churn, resourceVersion bumps) leave the model, its generation and serial alone.
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { Namespace, Pod, Service } from 'kubernetes-types/core/v1.js';
@@ -343,4 +344,62 @@ export class DnsModel {
     if (!Array.isArray(cur)) return [cur];
     return [...cur].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
+}
+
+/** A change to the model, as sent to the processes that serve from replicas of it. */
+export type ModelOp =
+  | { op: 'service'; svc: DnsService }
+  | { op: 'service-'; name: string; namespace: string }
+  | { op: 'slice'; slice: DnsSlice }
+  | { op: 'slice-'; key: string }
+  | { op: 'namespace'; name: string; exists: boolean }
+  | { op: 'pod'; pod: DnsPod }
+  | { op: 'pod-'; key: string }
+  | { op: 'synced' };
+
+/** Applies a change; true when the model changed. */
+export function applyOp(model: DnsModel, op: ModelOp): boolean {
+  switch (op.op) {
+    case 'service':
+      return model.setService(op.svc);
+    case 'service-':
+      return model.deleteService(op.name, op.namespace);
+    case 'slice':
+      return model.setSlice(op.slice);
+    case 'slice-':
+      return model.deleteSlice(op.key);
+    case 'namespace':
+      return model.setNamespace(op.name, op.exists);
+    case 'pod':
+      return model.setPod(op.pod);
+    case 'pod-':
+      return model.deletePod(op.key);
+    case 'synced':
+      if (model.synced) return false;
+      model.setSynced(true);
+      return true;
+  }
+}
+
+/** The changes that build a copy of the model from nothing. */
+export function snapshotOps(model: DnsModel): ModelOp[] {
+  const ops: ModelOp[] = [];
+  for (const name of model.namespaces) ops.push({ op: 'namespace', name, exists: true });
+  for (const svc of model.services.values()) ops.push({ op: 'service', svc });
+  for (const slice of model.slices.values()) ops.push({ op: 'slice', slice });
+  for (const pod of model.pods.values()) ops.push({ op: 'pod', pod });
+  if (model.synced) ops.push({ op: 'synced' });
+  return ops;
+}
+
+/** A fingerprint of everything a model answers from (to check that replicas agree). */
+export function modelDigest(model: DnsModel): string {
+  const h = createHash('sha256');
+  const sorted = <T>(m: Map<string, T>): [string, T][] => [...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  h.update(JSON.stringify([...model.namespaces].sort()));
+  for (const [k, v] of sorted(model.services)) h.update(k + JSON.stringify(v));
+  for (const [k, v] of sorted(model.slices)) h.update(k + JSON.stringify(v));
+  for (const [k, v] of sorted(model.pods)) h.update(k + JSON.stringify(v));
+  h.update(String(model.synced));
+  return h.digest('hex').slice(0, 16);
 }

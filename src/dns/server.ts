@@ -7,12 +7,14 @@ import { Registry } from 'prom-client';
 import type { Namespace, Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Informer } from '../client/index.ts';
+import { AggregatorRegistry } from 'prom-client';
 import { limitedErrorLog, log } from './log.ts';
-import { DnsEngine, type Listener } from './engine.ts';
-import { Forwarder, parseUpstream, readResolvConf, type Upstream } from './forward.ts';
-import { CacheMetrics, DnsStats, ForwardMetrics } from './metrics.ts';
-import { DnsModel, namespaceName, toDnsPod, toDnsService, toDnsSlice, type ConvertOptions } from './model.ts';
+import type { Listener } from './engine.ts';
+import { parseUpstream, readResolvConf, type Upstream } from './forward.ts';
+import { applyOp, DnsModel, modelDigest, namespaceName, toDnsPod, toDnsService, toDnsSlice, type ConvertOptions, type ModelOp } from './model.ts';
 import type { DnsConfig, PodsMode } from './records.ts';
+import { createEngine, serveUdp, type EngineSettings } from './setup.ts';
+import { UdpWorkers, type WorkerInfo } from './workers.ts';
 
 const logError = limitedErrorLog();
 
@@ -60,13 +62,26 @@ export interface DnsServerOptions {
   maxTcpConnections?: number;
   /** Where the metrics go; default a registry of its own. */
   metricsRegistry?: Registry;
+  /**
+   * Extra processes reading the UDP sockets, each with a replica of the model (Node.js serves
+   * datagrams on one thread). Default 0: everything in this process (tests, small nodes).
+   */
+  udpWorkers?: number;
 }
 
 export interface DnsServer {
   /** The addresses actually listened on (ports resolved). */
   addresses: ListenAddress[];
-  /** The registry holding the coredns_* metrics. */
+  /** The registry holding this process's coredns_* metrics (without the UDP workers'). */
   registry: Registry;
+  /** The Prometheus text of every process's metrics, summed (what /metrics serves). */
+  metricsText(): Promise<string>;
+  /** The UDP worker processes (empty without `udpWorkers`). */
+  workers(): WorkerInfo[];
+  /** Digests of the model and of every worker's replica (the model's first); equal when consistent. */
+  replicaDigests(): Promise<string[]>;
+  /** Tests: makes a UDP worker exit as a crash would. */
+  crashWorker(slot: number): void;
   /** The model being answered from (read-only use: tests, debugging). */
   model: DnsModel;
   /** Serving: every listener is up. */
@@ -76,72 +91,73 @@ export interface DnsServer {
   /** Resolves once the informers have synced. */
   synced: Promise<void>;
   /**
-   * Serves `/health` ("OK" while serving, as CoreDNS's health plugin) and `/ready` ("OK" once
-   * synced, else 503) on an HTTP server of the caller's; returns false for other paths.
+   * Serves `/health` ("OK" while serving, as CoreDNS's health plugin), `/ready` ("OK" once
+   * synced, else 503) and `/metrics` on an HTTP server of the caller's; false for other paths.
    */
   httpHandler(req: IncomingMessage, res: ServerResponse): boolean;
   stop(): Promise<void>;
 }
-
-type UdpPeer = { address: string; port: number };
 
 function wildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::';
 }
 
 function upstreamsOf(opts: DnsServerOptions): Upstream[] {
-  const list = opts.upstreams ?? readResolvConf(opts.resolvConf ?? '/etc/resolv.conf');
-  return list.map(parseUpstream);
+  if (opts.upstreams) return opts.upstreams.map(parseUpstream);
+  const file = opts.resolvConf ?? '/etc/resolv.conf';
+  try {
+    return readResolvConf(file).map(parseUpstream);
+  } catch (e) {
+    log.warn({ err: (e as Error).message, file }, 'dns: cannot read the upstream resolvers');
+    return [];
+  }
 }
 
-/** Feeds the model from the informers; resolves when all have synced. */
-function feed(model: DnsModel, opts: DnsServerOptions, conv: ConvertOptions, verifiedPods: boolean): Promise<void> {
+/** Feeds the model from the informers, as changes given to `apply`; resolves when all have synced. */
+function feed(apply: (op: ModelOp) => void, opts: DnsServerOptions, conv: ConvertOptions, verifiedPods: boolean): Promise<void> {
+  const setService = (s: Service): void => {
+    const svc = toDnsService(s);
+    if (svc) apply({ op: 'service', svc });
+  };
   opts.services.addEventHandler({
-    onAdd: (s) => {
-      const d = toDnsService(s);
-      if (d) model.setService(d);
-    },
-    onUpdate: (_o, s) => {
-      const d = toDnsService(s);
-      if (d) model.setService(d);
-    },
+    onAdd: setService,
+    onUpdate: (_o, s) => setService(s),
     onDelete: (s) => {
-      if (s.metadata?.name && s.metadata.namespace) model.deleteService(s.metadata.name, s.metadata.namespace);
+      if (s.metadata?.name && s.metadata.namespace) apply({ op: 'service-', name: s.metadata.name, namespace: s.metadata.namespace });
     },
   });
   const sliceKey = (s: EndpointSlice): string => `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
   const setSlice = (s: EndpointSlice): void => {
-    const d = toDnsSlice(s, conv);
-    if (d) model.setSlice(d);
-    else model.deleteSlice(sliceKey(s));
+    const slice = toDnsSlice(s, conv);
+    apply(slice ? { op: 'slice', slice } : { op: 'slice-', key: sliceKey(s) });
   };
-  opts.endpointSlices.addEventHandler({ onAdd: setSlice, onUpdate: (_o, s) => setSlice(s), onDelete: (s) => model.deleteSlice(sliceKey(s)) });
+  opts.endpointSlices.addEventHandler({ onAdd: setSlice, onUpdate: (_o, s) => setSlice(s), onDelete: (s) => apply({ op: 'slice-', key: sliceKey(s) }) });
   opts.namespaces.addEventHandler({
     onAdd: (n) => {
       const name = namespaceName(n);
-      if (name) model.setNamespace(name, true);
+      if (name) apply({ op: 'namespace', name, exists: true });
     },
     onDelete: (n) => {
       const name = namespaceName(n);
-      if (name) model.setNamespace(name, false);
+      if (name) apply({ op: 'namespace', name, exists: false });
     },
   });
   const informers: { hasSynced(): boolean; waitForSync(): Promise<void>; start(): void }[] = [opts.services, opts.endpointSlices, opts.namespaces];
   if (verifiedPods) {
     if (!opts.pods) throw new Error('podsMode "verified" needs the pods informer');
     const setPod = (p: Pod): void => {
-      const d = toDnsPod(p);
-      if (d) model.setPod(d);
+      const pod = toDnsPod(p);
+      if (pod) apply({ op: 'pod', pod });
     };
     opts.pods.addEventHandler({
       onAdd: setPod,
       onUpdate: (_o, p) => setPod(p),
-      onDelete: (p) => model.deletePod(`${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`),
+      onDelete: (p) => apply({ op: 'pod-', key: `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}` }),
     });
     informers.push(opts.pods);
   }
   if (opts.startInformers !== false) for (const i of informers) i.start();
-  return Promise.all(informers.map((i) => i.waitForSync())).then(() => model.setSynced(true));
+  return Promise.all(informers.map((i) => i.waitForSync())).then(() => apply({ op: 'synced' }));
 }
 
 async function bindUdp(host: string, port: number): Promise<dgram.Socket> {
@@ -227,7 +243,6 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     return !self;
   });
   if (upstreams.length === 0) log.warn('dns: no upstream resolvers; names outside the cluster get SERVFAIL');
-  const forwarder = new Forwarder({ upstreams, ...opts.forward, metrics: new ForwardMetrics(registry) });
   const config: DnsConfig = {
     clusterDomain: (opts.clusterDomain ?? 'cluster.local').replace(/\.$/, '').toLowerCase(),
     reverseZones: opts.reverseZones ?? ['in-addr.arpa', 'ip6.arpa'],
@@ -236,38 +251,23 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     nsAddresses: opts.nsAddresses ?? addresses.map((a) => a.host).filter((h) => !wildcard(h)),
     reverseFallthrough: opts.reverseFallthrough ?? true,
   };
-  const stats = new DnsStats(registry, servers);
-  const engine = new DnsEngine({
-    model,
+  const settings: EngineSettings = {
     config,
-    forwarder,
-    stats,
+    upstreams,
+    forward: opts.forward ?? {},
     cacheSize: opts.cacheSize ?? 9984,
-    cacheMetrics: new CacheMetrics(registry),
     maxUdpSize: opts.maxUdpSize ?? 1232,
     servers,
-  });
+  };
+  const parts = createEngine(model, settings, registry);
+  const engine = parts.engine;
 
   let stopped = false;
   const idleMs = opts.tcpIdleMs ?? 10_000;
   const maxConns = opts.maxTcpConnections ?? 1000;
   addresses.forEach((a, index) => {
     const v6 = net.isIPv6(a.host);
-    const udp = udps[index];
-    const ul: Listener<UdpPeer> = {
-      index,
-      tcp: false,
-      v6,
-      send: (out, peer) => {
-        if (!stopped) udp.send(out, peer.port, peer.address);
-      },
-    };
-    udp.on('message', (msg, rinfo) => {
-      if (rinfo.port === 0) return;
-      const out = engine.handle(msg, ul, rinfo);
-      if (out) udp.send(out, rinfo.port, rinfo.address);
-    });
-    udp.on('error', (err) => logError({ err: err.message, listener: servers[index] }, 'dns: udp socket error'));
+    serveUdp(engine, udps[index], index, v6, servers[index], () => stopped);
 
     const tl: Listener<net.Socket> = {
       index,
@@ -307,15 +307,33 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     tcps[index].on('error', (err) => logError({ err: err.message, listener: servers[index] }, 'dns: tcp listener error'));
   });
 
-  const synced = feed(model, opts, { endpointPodNames: opts.endpointPodNames }, podsMode === 'verified');
+  const nWorkers = opts.udpWorkers ?? 0;
+  if (!Number.isInteger(nWorkers) || nWorkers < 0 || nWorkers > 64) throw new Error('dns: udpWorkers must be 0-64');
+  const workers = nWorkers > 0 ? new UdpWorkers({ count: nWorkers, sockets: udps.map((sock, index) => ({ sock, index, v6: net.isIPv6(addresses[index].host), server: servers[index] })), settings, model }) : undefined;
+  // Every change goes to this process's model first, then (when it changed anything) to the workers.
+  const apply = (op: ModelOp): void => {
+    if (applyOp(model, op)) workers?.push(op);
+  };
+  const synced = feed(apply, opts, { endpointPodNames: opts.endpointPodNames }, podsMode === 'verified');
   synced.catch((err: unknown) => log.error({ err: (err as Error).message }, 'dns: informers failed to sync'));
-  log.info({ listen: addresses, zone: config.clusterDomain, upstreams: upstreams.map((u) => u.label) }, 'dns: serving');
+  if (workers && !(await workers.ready())) log.warn({ workers: workers.list() }, 'dns: UDP workers not ready yet; this process answers meanwhile');
+  log.info({ listen: addresses, zone: config.clusterDomain, upstreams: upstreams.map((u) => u.label), udpWorkers: nWorkers }, 'dns: serving');
+
+  const metricsText = async (): Promise<string> => {
+    const own = await registry.getMetricsAsJSON();
+    if (!workers) return registry.metrics();
+    return AggregatorRegistry.aggregate([own, ...(await workers.metrics())]).metrics();
+  };
 
   return {
     addresses,
     registry,
     model,
     synced,
+    metricsText,
+    workers: () => workers?.list() ?? [],
+    replicaDigests: async () => (workers ? workers.digests() : [modelDigest(model)]),
+    crashWorker: (slot) => workers?.crash(slot),
     healthy: () => !stopped,
     ready: () => !stopped && model.synced,
     httpHandler(req, res) {
@@ -326,13 +344,26 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
         res.end(ok ? 'OK' : 'not ready');
         return true;
       }
+      if (path === '/metrics') {
+        metricsText().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': registry.contentType });
+            res.end(text);
+          },
+          (err: unknown) => {
+            res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+            res.end(String(err));
+          },
+        );
+        return true;
+      }
       return false;
     },
     async stop() {
       if (stopped) return;
       stopped = true;
-      forwarder.close();
-      engine.close();
+      await workers?.stop();
+      parts.close();
       for (const c of conns) c.destroy();
       await Promise.all([
         ...udps.map((u) => new Promise<void>((r) => u.close(() => r()))),

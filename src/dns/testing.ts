@@ -3,6 +3,7 @@
 // answers, to stay silent (down), and counting what it was asked. Never anything but loopback.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import dnsPacket from 'dns-packet';
 import { rrText } from './rr.ts';
 import { flag, nameToWire, parseMessage, rcodeName, TYPE, typeCode, wireToName, type WireRR } from './wire.ts';
@@ -10,6 +11,11 @@ import { flag, nameToWire, parseMessage, rcodeName, TYPE, typeCode, wireToName, 
 export interface FakeUpstreamOptions {
   /** A loopback address (127.0.0.0/8 or ::1). Default 127.0.0.1. */
   host?: string;
+  /**
+   * Allow an address other than loopback: only for a process started inside a network namespace
+   * that a test made itself, in a closed topology (a lab's workstation), never in the host's.
+   */
+  insideTestNamespace?: boolean;
   port?: number;
   /** name (lower-case, no trailing dot) -> records answered for it (filtered by type). */
   records?: Record<string, dnsPacket.Answer[]>;
@@ -37,7 +43,7 @@ function isLoopback(host: string): boolean {
 
 export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
   const host = opts.host ?? '127.0.0.1';
-  if (!isLoopback(host)) throw new Error('the fake upstream listens on loopback only');
+  if (!isLoopback(host) && !opts.insideTestNamespace) throw new Error('the fake upstream listens on loopback only');
   const records = opts.records ?? {};
   const v6 = net.isIPv6(host);
   // The same port for UDP and TCP; with port 0, retry when the kernel's UDP pick is taken for TCP.
@@ -51,6 +57,12 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise
       u.bind(opts.port ?? 0, host, () => resolve());
     });
     const p = u.address().port;
+    // Bursts of forwarded queries (a cold cache under load) must not overflow the default buffer.
+    try {
+      u.setRecvBufferSize(4 * 1024 * 1024);
+    } catch {
+      // capped by the kernel; fine
+    }
     const t = net.createServer();
     try {
       await new Promise<void>((resolve, reject) => {
@@ -211,4 +223,23 @@ export function decodeResponse(buf: Buffer): Decoded {
     additional: lines(m.additional),
     udpSize: opt?.class,
   };
+}
+
+// `node --import tsx src/dns/testing.ts '<FakeUpstreamOptions as JSON>'`: a fake upstream as a
+// process of its own (a test starts it inside a lab's namespace); prints "listening <address>"
+// and answers until killed.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const o = JSON.parse(process.argv[2] ?? '{}') as FakeUpstreamOptions;
+  void startFakeUpstream(o).then(
+    (u) => {
+      process.stdout.write(`listening ${u.address}\n`);
+      const stop = (): void => void u.stop().then(() => process.exit(0));
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+    },
+    (e: unknown) => {
+      process.stderr.write(`fake upstream: ${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
 }
