@@ -124,7 +124,9 @@ test('kill -9 of the agent leaves its pods running; the restarted agent re-adopt
   assert.equal(create.code, 0, create.stderr);
   const sleeper = await kubectl(s, ['run', 'sleeper', '--image=busybox', `--overrides={"spec":{"nodeName":"${node}"}}`, '--command', '--', 'sh', '-c', 'echo $$ > /dev/null; exec sleep 1000']);
   assert.equal(sleeper.code, 0, sleeper.stderr);
-  const web = await waitReady('web');
+  const web = await waitReady('web').catch(async (e: unknown) => {
+    throw new Error(`${String(e)}\n${agentErr}\n${JSON.stringify((await pod('web')).status)}`);
+  });
   const sl = await waitReady('sleeper');
   const ip = web.status!.podIP!;
   const conn = keepAlive(ip, 8080);

@@ -171,16 +171,23 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   let lastPost = 0;
   let nodeUid = '';
   const health = () => ({ notReadyMessage: podCIDRs.length ? undefined : 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:the node has no pod CIDR yet (the node IPAM controller assigns one; or start the agent with --pod-cidr)' });
+  const takeCIDRs = (n: Node): void => {
+    const cidrs = n.spec?.podCIDRs?.length ? n.spec.podCIDRs : n.spec?.podCIDR ? [n.spec.podCIDR] : [];
+    if (cidrs.length) podCIDRs = [...cidrs];
+  };
   const register = async (): Promise<void> => {
     const want = nodeToRegister({ name: o.nodeName, hostname, machine, extraLabels: o.nodeLabels });
     try {
       const created = await client.create<Node>(Nodes, undefined, want);
       nodeUid = created.metadata?.uid ?? '';
+      takeCIDRs(created);
       log.info('node registered');
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       const patched = await client.patch<Node>(Nodes, undefined, o.nodeName, 'merge', { metadata: { labels: want.metadata?.labels, annotations: want.metadata?.annotations } });
       nodeUid = patched.metadata?.uid ?? '';
+      // A restarted agent knows its pod CIDR at once (no NotReady blip while informers sync).
+      takeCIDRs(patched);
       log.info('node already registered; labels reconciled');
     }
   };
