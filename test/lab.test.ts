@@ -193,8 +193,8 @@ test('in a lab, nodes are Ready, pods on different nodes reach each other by pod
       const byName = new Map(nodes.items.map((n) => [n.metadata?.name ?? '', n]));
       assert.deepEqual([...byName.keys()].sort(), ['master-node', 'worker1', 'worker2']);
       for (const n of nodes.items) assert.ok(n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'), `${n.metadata?.name} Ready`);
-      for (const w of ['worker1', 'worker2']) {
-        assert.equal(byName.get(w)?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address, lab.ip(w));
+      for (const w of ['master-node', 'worker1', 'worker2']) {
+        assert.equal(byName.get(w)?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address, lab.ip(w), `${w}'s InternalIP`);
       }
       const cidrs = new Map([...byName].map(([n, node]) => [n, node.spec?.podCIDR ?? '']));
       assert.equal(new Set(cidrs.values()).size, 3);
@@ -227,6 +227,8 @@ test('in a lab, nodes are Ready, pods on different nodes reach each other by pod
       assert.match(view, /search mlflow\.svc\.cluster\.local svc\.cluster\.local cluster\.local/);
       assert.match(view, /options ndots:5/);
       assert.match(view, new RegExp(`${ip('p-w2').replace(/\./g, '\\.')}\\s+p-w2`));
+      // The API server's own node (its in-process agent) gives its pods the cluster DNS too.
+      assert.match(await lab.kubectlOk(['exec', '-n', 'mlflow', 'p-master', '--', 'cat', '/etc/resolv.conf']), /nameserver 10\.96\.0\.10/);
       const code = await lab.kubectl(['exec', '-n', 'mlflow', 'p-w2', '--', 'sh', '-c', 'exit 3']);
       assert.equal(code.code, 3);
 
@@ -239,8 +241,17 @@ test('in a lab, nodes are Ready, pods on different nodes reach each other by pod
       assert.equal(during.stdout, 'p-w1');
       await lab.startAgent('worker1');
       await lab.kubectlOk(['wait', '--for=condition=Ready', 'node/worker1', '--timeout=60s']);
-      await new Promise((r) => setTimeout(r, 2000));
-      const after = new Map((await podRows(lab, 'mlflow')).map((r) => [r.name, r]));
+      // Re-adopted: same node, same address, no restart counted, Ready.
+      const after = await eventually(
+        'worker1\'s pods Ready under the new agent',
+        async () => {
+          const now = new Map((await podRows(lab, 'mlflow')).map((r) => [r.name, r]));
+          return now.get('p-w1')?.ready && now.get('p-w1b')?.ready ? now : undefined;
+        },
+        30_000,
+      ).catch(async (e: Error) => {
+        throw new Error(`${e.message}; pods: ${JSON.stringify(await podRows(lab, 'mlflow'))}`);
+      });
       for (const p of ['p-w1', 'p-w1b']) {
         assert.deepEqual(after.get(p), { ...rows.get(p), restarts: 0 }, `${p} re-adopted, not restarted`);
       }
