@@ -70,6 +70,12 @@ test('svcnet lab up builds the seed\'s machines on a closed LAN, kubectl on the 
       assert.doesNotMatch(hostView, /192\.168\.1\.|10\.244\./);
       assert.equal(hostView, before);
 
+      // svcnet lab exec runs in the member's namespace and passes the exit code on; status tells.
+      const ws = await run(svcnetBin, ['lab', 'exec', '--name', name, 'workstation', '--', 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+      assert.match(ws.stdout, /inet 192\.168\.1\.10\/24/);
+      assert.equal((await run(svcnetBin, ['lab', 'exec', '--name', name, 'worker2', '--', 'sh', '-c', 'exit 5'])).code, 5);
+      assert.match((await run(svcnetBin, ['lab', 'status', '--name', name])).stdout, new RegExp(`lab ${name}: ready[\\s\\S]*worker2\\s+192\\.168\\.1\\.102\\s+netns present`));
+
       // No default route anywhere in the lab; forwarding only on nodes.
       for (const m of [...lab.info.members.map((x) => x.name), 'lan']) {
         const r = await lab.exec(m, ['ip', 'route', 'show', 'default']);
