@@ -3,6 +3,7 @@
 // to the API server, and starts the node-level plugins (proxy, DNS) beside them. An API client
 // only (docs/design.md rule 1): it works against svcnet's API server in-process or over HTTPS.
 import { mkdirSync } from 'node:fs';
+import os from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ConfigMap, Node, NodeStatus, Pod, Secret, Service } from 'kubernetes-types/core/v1.js';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
@@ -73,6 +74,15 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+/** kubelet's default node address: the first non-loopback address (IPv4 first), else loopback. */
+export function defaultNodeIPs(ifaces: ReturnType<typeof os.networkInterfaces> = os.networkInterfaces()): string[] {
+  const all = Object.values(ifaces).flatMap((l) => l ?? []).filter((a) => !a.internal && !(a.family === 'IPv6' && a.address.startsWith('fe80:')));
+  const v4 = all.find((a) => a.family === 'IPv4');
+  const v6 = all.find((a) => a.family === 'IPv6');
+  const ips = [v4?.address, v6?.address].filter((x): x is string => !!x);
+  return ips.length ? ips : ['127.0.0.1'];
+}
+
 function microTime(d = new Date()): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
@@ -82,7 +92,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const dataDir = resolve(o.dataDir);
   const podsDir = join(dataDir, 'pods');
   mkdirSync(podsDir, { recursive: true, mode: 0o700 });
-  const nodeIPs = o.nodeIPs?.length ? o.nodeIPs : ['127.0.0.1'];
+  const nodeIPs = o.nodeIPs?.length ? o.nodeIPs : o.mode === 'host' ? ['127.0.0.1'] : defaultNodeIPs();
   const hostname = o.hostname ?? o.nodeName;
   const client = o.client;
   let machine: MachineInfo = machineInfo(dataDir);
