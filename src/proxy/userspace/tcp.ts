@@ -73,11 +73,36 @@ function reset(s: Socket | undefined): void {
   else s.resetAndDestroy();
 }
 
+const ReadBufferSize = 64 * 1024;
+/**
+ * The buffer every endpoint connection reads into (net's onread): a chunk read is written to the
+ * client at once, and almost always leaves with that write (the kernel takes it whole); only when
+ * it must wait in the client's write queue does the buffer go with it and a new one take its
+ * place. This spares an allocation and a stream push per chunk on the reply path.
+ */
+let shared = Buffer.allocUnsafe(ReadBufferSize);
+const readBuffer = (): Buffer => shared;
+
 /** Streams src into dst with backpressure; src's end becomes dst's end. */
 function pump(src: Socket, dst: Socket): void {
   src.on('data', (chunk: Buffer) => {
     if (!dst.write(chunk)) src.pause();
   });
+  endsAndErrors(src, dst);
+}
+
+/** The onread callback of an endpoint connection: what it reads goes to the client. */
+function forwardTo(client: Socket): (n: number, buf: Buffer) => boolean {
+  return (n, buf) => {
+    if (client.destroyed) return false;
+    const ok = client.write(n === buf.length ? buf : buf.subarray(0, n));
+    if (buf === shared && client.writableLength > 0) shared = Buffer.allocUnsafe(ReadBufferSize);
+    // false pauses the endpoint connection until the client drains.
+    return ok;
+  };
+}
+
+function endsAndErrors(src: Socket, dst: Socket): void {
   dst.on('drain', () => src.resume());
   src.on('end', () => dst.end());
   src.on('error', (e: NodeJS.ErrnoException) => {
@@ -193,7 +218,7 @@ export class TcpListener implements ProxyListener {
       return;
     }
     conn.attempts++;
-    const opts: NetConnectOpts = { host: ep.ip, port: ep.port, allowHalfOpen: true, noDelay: true };
+    const opts: NetConnectOpts = { host: ep.ip, port: ep.port, allowHalfOpen: true, noDelay: true, onread: { buffer: readBuffer, callback: forwardTo(conn.client) } };
     // The endpoint sees the client's own loopback address (a pod's 127.244.x.y), as behind
     // kube-proxy; 127.0.0.1 is what the kernel picks anyway.
     if (isLoopbackSource(conn.clientIP) && !defaultSource(conn.clientIP) && conn.clientIP.includes(':') === ep.ip.includes(':')) opts.localAddress = conn.clientIP;
@@ -238,7 +263,7 @@ export class TcpListener implements ProxyListener {
       client.once('close', closed);
       b.once('close', closed);
       pump(client, b);
-      pump(b, client);
+      endsAndErrors(b, client);
       client.resume();
     });
   }
