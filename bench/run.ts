@@ -2,7 +2,7 @@
 // writes its section of bench/RESULTS.md.
 import { writeSection, type Section } from './lib/results.ts';
 
-const areas = ['api', 'controllers', 'agent', 'proxy', 'dns'] as const;
+const areas = ['api', 'controllers', 'agent', 'proxy', 'proxy-userspace', 'dns'] as const;
 const want = process.argv[2] ?? 'all';
 const chosen = want === 'all' ? [...areas] : areas.filter((a) => a === want);
 if (chosen.length === 0) {
