@@ -161,6 +161,18 @@ test('an invalid name is a 422 Invalid with the field cause, and kubectl prints 
   await stillServing();
 });
 
+test('a MetalLB resource that breaks its schema is a 422 Invalid, as the CRD\'s validation says', async () => {
+  const path = '/apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools';
+  let st = status(await post(path, JSON.stringify({ metadata: { name: 'p' }, spec: { addresses: ['192.0.2.0/28'], autoAssign: 'yes' } })));
+  assert.equal(st.code, 422);
+  assert.equal(st.reason, 'Invalid');
+  assert.equal(st.message, 'IPAddressPool.metallb.io "p" is invalid: spec.autoAssign: Invalid value: "string": spec.autoAssign in body must be of type boolean: "string"');
+  st = status(await post(path, JSON.stringify({ metadata: { name: 'p' }, spec: {} })));
+  assert.equal(st.message, 'IPAddressPool.metallb.io "p" is invalid: spec.addresses: Required value');
+  assert.deepEqual(st.details?.causes, [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.addresses' }]);
+  await stillServing();
+});
+
 test('a create in a namespace that does not exist is a 404 for the namespace', async () => {
   const st = status(await post('/api/v1/namespaces/nope/services', JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'x' }, spec: { ports: [{ port: 80 }] } })));
   assert.equal(st.code, 404);
@@ -245,7 +257,11 @@ test('plain HTTP on the HTTPS port gets Go\'s 400 answer, and the server keeps s
 test('garbage on a TLS connection and half-sent requests leave the server serving', async () => {
   const url = new URL(s.url);
   await new Promise<void>((resolve) => {
-    const sock = connect({ host: url.hostname, port: Number(url.port) }, () => sock.end(Buffer.from([0x16, 0x03, 0x01, 0xff, 0xff, 1, 2, 3])));
+    // A TLS record header announcing more than ever comes, then the client gives up.
+    const sock = connect({ host: url.hostname, port: Number(url.port) }, () => {
+      sock.write(Buffer.from([0x16, 0x03, 0x01, 0xff, 0xff, 1, 2, 3]));
+      setTimeout(() => sock.destroy(), 200);
+    });
     sock.on('close', () => resolve());
     sock.on('error', () => resolve());
   });
@@ -253,5 +269,14 @@ test('garbage on a TLS connection and half-sent requests leave the server servin
     const sock = connect({ host: url.hostname, port: Number(url.port) }, () => sock.destroy());
     sock.on('close', () => resolve());
   });
+  // Random bytes that are not TLS at all get the plain-HTTP answer and a closed connection.
+  const reply = await new Promise<string>((resolve) => {
+    const sock = connect({ host: url.hostname, port: Number(url.port) }, () => sock.write(Buffer.from([0x00, 0xff, 0x13, 0x37])));
+    let out = '';
+    sock.on('data', (d) => (out += d.toString()));
+    sock.on('close', () => resolve(out));
+    sock.on('error', () => resolve(out));
+  });
+  assert.match(reply, /^HTTP\/1\.0 400 Bad Request/);
   await stillServing();
 });

@@ -18,6 +18,8 @@ export interface ResourceRequestInfo {
 export interface NonResourceRequestInfo {
   isResourceRequest: false;
   path: string;
+  /** The path has an invalid %-escape. */
+  malformed?: boolean;
 }
 
 export type RequestInfo = ResourceRequestInfo | NonResourceRequestInfo;
@@ -63,7 +65,13 @@ export function parseRequestInfo(method: string, path: string, query: URLSearchP
     watch = true;
     i++;
   }
-  let rest = parts.slice(i).map(decodeURIComponent);
+  let rest: string[];
+  try {
+    rest = parts.slice(i).map(decodeURIComponent);
+  } catch {
+    // Go's server refuses a request line with a bad %-escape before any handler runs.
+    return { isResourceRequest: false, path, malformed: true };
+  }
   let namespace: string | undefined;
   if (rest[0] === 'namespaces') {
     if (rest.length >= 3) {

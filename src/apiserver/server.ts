@@ -105,7 +105,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   let ready = false;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'https://localhost');
+    let url: URL;
+    try {
+      const raw = req.url ?? '/';
+      url = new URL(`https://localhost${raw.startsWith('/') ? raw : `/${raw}`}`);
+      decodeURIComponent(url.pathname);
+    } catch {
+      return writeMalformed(res);
+    }
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const base = '/' + (path.split('/')[1] ?? '');
     if (anonymousPaths.has(base)) {
@@ -195,9 +202,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   https.headersTimeout = 70_000;
   // Requests stay open as long as watches need; a body must still arrive within 5 minutes.
   https.requestTimeout = 300_000;
-  https.on('clientError', (err, socket) => {
+  // A request Node's parser refuses (bad method, header or framing) gets Go's plain 400, as a
+  // malformed request does from kube-apiserver, instead of a silently closed connection.
+  https.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     log.debug({ err }, 'client error');
-    socket.destroy();
+    if (socket.writable && err.code !== 'ECONNRESET') {
+      socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request');
+    } else socket.destroy();
   });
 
   // A plain-HTTP request on the TLS port gets the answer Go's server gives, not a reset.
@@ -277,6 +288,12 @@ function serveOpenApi(req: IncomingMessage, res: ServerResponse, url: URL, body:
 }
 
 const startedAt = new Date().toUTCString();
+
+/** Go's answer to a request line it cannot parse (a bad %-escape): 400, connection closed. */
+function writeMalformed(res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+  writeRaw(res, 400, '400 Bad Request', 'text/plain; charset=utf-8', { Connection: 'close' });
+}
 
 /** Go's http.NotFound, what kube-apiserver's last handler answers for paths no API serves. */
 function writePageNotFound(res: ServerResponse): void {

@@ -1,6 +1,6 @@
 // The API modules plugged into the server: strategies (defaulting, preparing, validating),
 // strict field checks, Table printing and OpenAPI documents.
-import { Endpoints, Events, Leases, findResourceByKind, gvkOf, writableMeta, type AnyObject, type ResourceInfo } from '../api/index.ts';
+import { Endpoints, Events, Leases, findResourceByKind, gvkOf, writableMeta, type AnyObject, type FieldError, type ResourceInfo } from '../api/index.ts';
 import { defaultObject } from '../api/defaults/index.ts';
 import { prepareForCreate, prepareForUpdate } from '../api/strategy/index.ts';
 import { validateCreate, validateUpdate, webhookDenial } from '../api/validation/index.ts';
@@ -21,13 +21,24 @@ function schemaErrors(r: ResourceInfo, obj: AnyObject) {
   return schema && isCustomResourceSchema(schema) ? customResourceErrors(obj, schema) : [];
 }
 
+/** The schema and the resource's own validation may report the same field error once each. */
+function dedupe(errs: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errs.filter((e) => {
+    const k = `${e.type}\u0000${e.field}\u0000${e.detail ?? ''}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
 export function strategyFor(r: ResourceInfo): ResourceStrategy {
   return {
     defaults: (obj) => void defaultObject(r, obj),
     prepareForCreate: (obj) => prepareForCreate(r, obj),
     prepareForUpdate: (obj, old, sub) => prepareForUpdate(r, obj, old, sub),
     validateCreate: (obj) => {
-      const errs = [...schemaErrors(r, obj), ...validateCreate(r, obj)];
+      const errs = dedupe([...schemaErrors(r, obj), ...validateCreate(r, obj)]);
       if (errs.length === 0) {
         const denial = webhookDenial(r, obj);
         if (denial) throw denial;
@@ -35,7 +46,7 @@ export function strategyFor(r: ResourceInfo): ResourceStrategy {
       return errs;
     },
     validateUpdate: (obj, old, sub) => {
-      const errs = [...schemaErrors(r, obj), ...validateUpdate(r, obj, old, sub)];
+      const errs = dedupe([...schemaErrors(r, obj), ...validateUpdate(r, obj, old, sub)]);
       if (errs.length === 0 && sub === undefined) {
         const denial = webhookDenial(r, obj);
         if (denial) throw denial;

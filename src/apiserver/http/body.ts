@@ -42,6 +42,8 @@ export function readBody(req: IncomingMessage, limit = maxRequestBodyBytes): Pro
 /** Parses JSON the way a client error should be reported (kube: "couldn't get version/kind; json parse error: ..."). */
 export function parseJson(buf: Buffer): unknown {
   const text = buf.toString('utf8');
+  const deep = tooDeep(text);
+  if (deep) throw badRequest(`couldn't get version/kind; json parse error: ${nestingError(deep)}`);
   try {
     return JSON.parse(text);
   } catch {
@@ -122,9 +124,41 @@ function unrecognized(r: ResourceInfo, message: string, buf: Buffer): ApiError {
 
 const typeMetaGoType = 'struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }';
 
+/**
+ * How deep a request body may nest. Go's decoder stops at 10000 levels; svcnet stops at 1000
+ * (no Kubernetes object comes near it) so that nothing downstream recurses out of stack.
+ */
+export const maxNestingDepth = 1000;
+
+/** The first bracket past maxNestingDepth in JSON (or YAML flow) text, or undefined. */
+export function tooDeep(text: string): string | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > maxNestingDepth) return text[i];
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return undefined;
+}
+
+/** encoding/json's words for nesting that goes too deep. */
+export function nestingError(bracket: string): string {
+  return `invalid character '${bracket}' exceeded max nesting depth`;
+}
+
 /** Decodes an object body; the result is always a plain object (else 400, worded as kube-apiserver). */
 export async function decodeObjectBody(buf: Buffer, type: BodyType, protobuf: ProtobufDecoder | undefined, r: ResourceInfo): Promise<AnyObject> {
   let v: unknown;
+  if (type === 'json' || type === 'yaml') {
+    const deep = tooDeep(buf.toString('utf8'));
+    if (deep) throw unrecognized(r, `couldn't get version/kind; json parse error: ${nestingError(deep)}`, buf);
+  }
   if (type === 'json') {
     const text = buf.toString('utf8');
     try {

@@ -14,7 +14,7 @@ import type { DeleteOptions, FieldValidation } from '../../client/index.ts';
 import type { Registry } from '../registry/index.ts';
 import type { ListItem, ResourceStorage, WriteRequest } from '../registry/index.ts';
 import type { ResourceRequestInfo } from '../request-info.ts';
-import { decodeObjectBody, parseJson, readBody, yamlModule, type ProtobufDecoder } from './body.ts';
+import { decodeObjectBody, nestingError, parseJson, readBody, tooDeep, yamlModule, type ProtobufDecoder } from './body.ts';
 import { bodyTypeOf, negotiate, type AcceptInfo, type PatchContentType } from './negotiation.ts';
 import { writeError, writeJson, writeRaw } from './respond.ts';
 import { startWatchStream } from './watch.ts';
@@ -128,12 +128,21 @@ export async function handleResourceRequest(deps: HandlerDeps, req: IncomingMess
   }
 }
 
+/** go-restful's 405 for a method no route of the path takes (kube's installer registers only the verbs a storage has). */
+function routeNotAllowed(): ApiError {
+  const e = new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+  e.status.details = {};
+  return e;
+}
+
 async function dispatch(ctx: RequestContext): Promise<void> {
   const { info, storage } = ctx;
   const r = storage.resource;
   const sub = info.subresource;
-  if (sub === 'status' && !['get', 'update', 'patch'].includes(info.verb)) throw methodNotSupported(storage.gr, info.verb);
-  if (!r.verbs.includes(info.verb as never) && info.verb !== 'connect') throw methodNotSupported(storage.gr, info.verb);
+  if (sub === 'status' && !['get', 'update', 'patch'].includes(info.verb)) throw routeNotAllowed();
+  if (!r.verbs.includes(info.verb as never) && info.verb !== 'connect') throw routeNotAllowed();
+  // The all-namespaces path of a namespaced resource (/api/v1/services) only lists and watches.
+  if (r.namespaced && info.namespace === undefined && info.verb !== 'list' && info.verb !== 'watch') throw routeNotAllowed();
   switch (info.verb) {
     case 'get':
       return handleGet(ctx);
@@ -320,7 +329,7 @@ async function handleCreate(ctx: RequestContext): Promise<void> {
   checkTypeMeta(r, decoded);
   const { object: obj, warnings } = checkFields(ctx, decoded, params.fieldValidation);
   const accept = acceptOf(ctx);
-  if (ctx.info.name !== undefined) throw methodNotSupported(ctx.storage.gr, 'create');
+  if (ctx.info.name !== undefined) throw routeNotAllowed();
   const created = await ctx.storage.create(ctx.info.namespace, obj, params);
   if (warnings.length) ctx.res.setHeader('Warning', warningHeaders(warnings).Warning);
   await writeObject(ctx, 201, created, accept);
@@ -353,6 +362,8 @@ async function handlePatch(ctx: RequestContext): Promise<void> {
   const buf = await readBody(ctx.req);
   if (buf.length === 0) throw badRequest('the body of the request is empty');
   const body = buf.toString('utf8');
+  const deep = tooDeep(body);
+  if (deep) throw badRequest(nestingError(deep));
   const accept = acceptOf(ctx);
   let warnings: string[] = [];
   const out = await ctx.storage.patch(
