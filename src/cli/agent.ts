@@ -8,8 +8,10 @@ import type { Command } from 'commander';
 import { HttpClient, loadKubeconfig, type ConnectionConfig } from '../client/index.ts';
 import { defaultNodePlugins, startAgent, type AgentMode, type RunningAgent } from '../agent/index.ts';
 import { logger } from '../util/index.ts';
+import type { ClusterDnsInfo } from '../dns/index.ts';
+import { addDnsOptions, dnsPluginOptions, dnsReadyText, type DnsFlags } from './dns.ts';
 
-export interface AgentFlags {
+export interface AgentFlags extends DnsFlags {
   server?: string;
   token?: string;
   kubeconfig?: string;
@@ -92,6 +94,8 @@ export async function runAgent(f: AgentFlags): Promise<void> {
   const clientCA = f.clientCaFile ? readFileSync(resolve(f.clientCaFile), 'utf8') : conn.ca?.toString('utf8');
   if (!clientCA) log.warn('no client CA (--client-ca-file, or a CA in the kubeconfig): the agent endpoint will refuse the API server, so kubectl logs and exec will not work');
   const nodeIPs = f.nodeIp ? f.nodeIp.split(',').map((s) => s.trim()) : mode === 'host' ? ['127.0.0.1'] : undefined;
+  const clusterDNS = f.clusterDns ? f.clusterDns.split(',').map((s) => s.trim()) : undefined;
+  let dnsInfo: ClusterDnsInfo | undefined;
   const agent: RunningAgent = await startAgent({
     client,
     nodeName,
@@ -103,7 +107,7 @@ export async function runAgent(f: AgentFlags): Promise<void> {
     clientCA,
     imageTablePath: f.imageTable ? resolve(f.imageTable) : undefined,
     podCIDR: f.podCidr,
-    clusterDNS: f.clusterDns ? f.clusterDns.split(',').map((s) => s.trim()) : undefined,
+    clusterDNS,
     clusterDomain: f.clusterDomain,
     nodeLabels: parseLabels(f.nodeLabels),
     backoffInitialMs: f.crashloopBackoffInitial ? parseDurationMs(f.crashloopBackoffInitial, '--crashloop-backoff-initial') : undefined,
@@ -111,9 +115,12 @@ export async function runAgent(f: AgentFlags): Promise<void> {
     maxLogBytes: f.containerLogMaxSize ? parseSize(f.containerLogMaxSize, '--container-log-max-size') : undefined,
     nodeStatusUpdateMs: f.nodeStatusUpdateFrequency ? parseDurationMs(f.nodeStatusUpdateFrequency, '--node-status-update-frequency') : undefined,
     leaseDurationSeconds: f.nodeLeaseDurationSeconds ? Number(f.nodeLeaseDurationSeconds) : undefined,
-    plugins: defaultNodePlugins({ proxy: { healthz: f.proxyHealthz, metrics: f.proxyMetrics } }),
+    plugins: defaultNodePlugins({
+      proxy: { healthz: f.proxyHealthz, metrics: f.proxyMetrics },
+      dns: dnsPluginOptions(f, { clusterDomain: f.clusterDomain, serviceIP: clusterDNS?.[0], onServing: (i) => (dnsInfo = i) }),
+    }),
   });
-  process.stdout.write(`svcnet agent ready: node ${nodeName} (${mode} mode), endpoint port ${agent.port}\n`);
+  process.stdout.write(`svcnet agent ready: node ${nodeName} (${mode} mode), endpoint port ${agent.port}${dnsReadyText(dnsInfo)}\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -163,7 +170,7 @@ export function registerAgent(program: Command): void {
     .option('--node-labels <labels>', 'extra labels of the Node, key=value,...')
     .option('--node-status-update-frequency <duration>', 'how often node status is computed (and posted when it changed)', '10s')
     .option('--node-lease-duration-seconds <n>', 'the node Lease\'s duration; it is renewed every quarter of it', '40');
-  addAgentRuntimeOptions(cmd).action(async (o: AgentFlags) => {
+  addDnsOptions(addAgentRuntimeOptions(cmd)).action(async (o: AgentFlags) => {
     await runAgent(o);
   });
 }

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { runServer, type ServerFlags } from './server.ts';
 import { registerLab } from './lab.ts';
 import { addAgentRuntimeOptions, registerAgent } from './agent.ts';
+import { addDnsOptions } from './dns.ts';
 
 const program = new Command('svcnet')
   .description('Kubernetes Service networking: API server, controllers, node agent, proxy and cluster DNS')
@@ -25,7 +26,7 @@ const serverCmd = program
   .option('--no-agent', 'run no node agent for this node (agents join with `svcnet agent`)')
   .option('--node-name <name>', 'this node\'s name (default: the hostname)')
   .option('--cluster-cidr <cidrs>', 'pod CIDRs, comma-separated, one per family, cut per node (default 127.244.0.0/16 in host mode, 10.244.0.0/16 in netns mode)');
-addAgentRuntimeOptions(serverCmd).action(async (o: ServerFlags) => {
+addDnsOptions(addAgentRuntimeOptions(serverCmd)).action(async (o: ServerFlags) => {
   await runServer(o);
 });
 

@@ -9,10 +9,12 @@ import { logger } from '../util/index.ts';
 import os from 'node:os';
 import { defaultNodePlugins, startAgent, type RunningAgent } from '../agent/index.ts';
 import { parseDurationMs, parseSize } from './agent.ts';
+import { clusterDnsIP, type ClusterDnsInfo } from '../dns/index.ts';
+import { dnsPluginOptions, dnsReadyText, type DnsFlags } from './dns.ts';
 
 export type Mode = 'host' | 'netns';
 
-export interface ServerFlags {
+export interface ServerFlags extends DnsFlags {
   dataDir: string;
   listen: string;
   store?: string;
@@ -71,6 +73,9 @@ export async function runServer(flags: ServerFlags): Promise<void> {
   const controllers = await startControllers(server.client('system:kube-controller-manager', 'kube-controller-manager'), { serviceCIDRs, clusterDomain: flags.clusterDomain, mode, clusterCIDRs }, defaultControllers());
   // This node's agent, in-process (its endpoint on a free loopback port).
   let agent: RunningAgent | undefined;
+  // The cluster DNS address (kube-dns's ClusterIP, which pods' resolv.conf names): the tenth of the Service CIDR.
+  const dnsIP = clusterDnsIP(serviceCIDRs[0]);
+  let dnsInfo: ClusterDnsInfo | undefined;
   if (flags.agent !== false) {
     const nodeName = (flags.nodeName ?? os.hostname()).toLowerCase();
     agent = await startAgent({
@@ -78,19 +83,23 @@ export async function runServer(flags: ServerFlags): Promise<void> {
       nodeName,
       mode,
       dataDir: join(dataDir, 'agent'),
-      nodeIPs: mode === 'host' ? ['127.0.0.1'] : undefined,
+      nodeIPs: mode === 'host' ? ['127.0.0.1'] : flags.advertiseAddress ? [flags.advertiseAddress] : undefined,
       port: 0,
       clientCA: server.pki.caCert,
       imageTablePath: flags.imageTable ? resolve(flags.imageTable) : undefined,
       clusterDomain: flags.clusterDomain,
+      clusterDNS: mode === 'netns' ? [dnsIP] : undefined,
       backoffInitialMs: flags.crashloopBackoffInitial ? parseDurationMs(flags.crashloopBackoffInitial, '--crashloop-backoff-initial') : undefined,
       backoffMaxMs: flags.crashloopBackoffMax ? parseDurationMs(flags.crashloopBackoffMax, '--crashloop-backoff-max') : undefined,
       maxLogBytes: flags.containerLogMaxSize ? parseSize(flags.containerLogMaxSize, '--container-log-max-size') : undefined,
-      plugins: defaultNodePlugins({ proxy: { healthz: flags.proxyHealthz, metrics: flags.proxyMetrics } }),
+      plugins: defaultNodePlugins({
+        proxy: { healthz: flags.proxyHealthz, metrics: flags.proxyMetrics },
+        dns: dnsPluginOptions(flags, { clusterDomain: flags.clusterDomain, serviceIP: dnsIP, onServing: (i) => (dnsInfo = i) }),
+      }),
     });
   }
   log.info({ url: server.url, store: storeSpec, mode, serviceCIDRs, ms: Math.round(performance.now() - started) }, 'svcnet server ready');
-  process.stdout.write(`svcnet API server ready at ${server.url} (store ${storeSpec}); use it with: export KUBECONFIG=${join(dataDir, 'kubeconfig')}\n`);
+  process.stdout.write(`svcnet API server ready at ${server.url} (store ${storeSpec})${dnsReadyText(dnsInfo)}; use it with: export KUBECONFIG=${join(dataDir, 'kubeconfig')}\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
