@@ -15,6 +15,7 @@ import { Registry } from 'prom-client';
 import { EndpointSlices, Nodes, Services } from '../api/index.ts';
 import type { NodePlugin, NodePluginContext, RunningPlugin } from '../agent/index.ts';
 import type { Logger } from '../util/index.ts';
+import type { Nftables } from './nftables/index.ts';
 import { startProxier, type Proxier, type ProxierOptions } from './proxier.ts';
 import { UserspaceBackend, isLoopback } from './userspace/index.ts';
 
@@ -28,6 +29,8 @@ export interface ProxyPluginOptions {
   syncPeriodMs?: number;
   /** netns mode: how long to wait for the node's pod CIDR before starting without it (default 60 s). */
   podCIDRWaitMs?: number;
+  /** netns mode: an nftables executor other than the real nft (a fake, in tests). */
+  nftables?: Nftables;
 }
 
 export const DefaultProxyHealthzPort = 10256;
@@ -114,6 +117,7 @@ export function proxyPlugin(o: ProxyPluginOptions = {}): NodePlugin {
         };
         if (ctx.mode === 'host') opts.backend = (config, node) => (userspace = new UserspaceBackend({ config, node, log: log.child({ backend: 'userspace' }) }));
         // netns mode: the default backend, nftables through the real nft, in the namespace the agent runs in.
+        else if (o.nftables) opts.nftables = o.nftables;
         const p = startProxier(opts);
         if (stopped) {
           await p.stop();
