@@ -14,6 +14,7 @@ import { EndpointSliceMirroringController } from './endpointslicemirroring/index
 import { ReplicaSetController } from './replicaset/index.ts';
 import { LoadBalancerController } from './loadbalancer/index.ts';
 import { NodeIpamController } from './nodeipam/index.ts';
+import { KubeDnsController } from './kubedns/index.ts';
 
 export type ControllerFactory = () => Controller;
 
@@ -32,6 +33,7 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   scheduler: () => new Scheduler(),
   nodelifecycle: () => new NodeLifecycleController(),
   podgc: () => new PodGCController(),
+  kubedns: () => new KubeDnsController(),
 };
 
 export function defaultControllers(): Controller[] {
