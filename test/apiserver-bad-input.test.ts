@@ -280,3 +280,19 @@ test('garbage on a TLS connection and half-sent requests leave the server servin
   assert.match(reply, /^HTTP\/1\.0 400 Bad Request/);
   await stillServing();
 });
+
+test('Tables come in the meta.k8s.io version asked for, and a bad includeObject is a 400', async () => {
+  const table = (v: string) => api.request('GET', '/api/v1/namespaces/default/services', { headers: { Accept: `application/json;as=Table;v=${v};g=meta.k8s.io` } });
+  let res = await table('v1beta1');
+  assert.equal(res.status, 200);
+  assert.equal((JSON.parse(res.body) as { apiVersion: string }).apiVersion, 'meta.k8s.io/v1beta1');
+  res = await table('v1');
+  assert.equal((JSON.parse(res.body) as { apiVersion: string }).apiVersion, 'meta.k8s.io/v1');
+  // An unknown version is not acceptable: the next media range (plain JSON) wins.
+  res = await api.request('GET', '/api/v1/namespaces/default/services', { headers: { Accept: 'application/json;as=Table;v=v2;g=meta.k8s.io,application/json' } });
+  assert.equal((JSON.parse(res.body) as { kind: string }).kind, 'ServiceList');
+  const st = status(await api.request('GET', '/api/v1/namespaces/default/services?includeObject=Everything', { headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } }));
+  assert.equal(st.code, 400);
+  assert.equal(st.message, 'unrecognized includeObject value: "Everything"');
+  await stillServing();
+});

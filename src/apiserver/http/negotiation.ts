@@ -6,8 +6,10 @@ export type ResponseForm = 'object' | 'table' | 'partial';
 
 export interface AcceptInfo {
   form: ResponseForm;
-  /** Table: include rows[].object as None, Metadata (default) or Object. */
-  includeObject: 'None' | 'Metadata' | 'Object';
+  /** Table: include rows[].object as None, Metadata (default) or Object; anything else is a 400 from the printer. */
+  includeObject: string;
+  /** The meta.k8s.io version the client asked the Table or PartialObjectMetadata in. */
+  metaVersion: 'v1' | 'v1beta1';
   yaml: boolean;
 }
 
@@ -35,18 +37,22 @@ const jsonish = new Set(['application/json', '*/*', 'application/*', 'applicatio
 
 /** Picks the response form from Accept; throws 406 when nothing acceptable is offered. */
 export function negotiate(acceptHeader: string | undefined, includeObjectParam: string | null): AcceptInfo {
-  const includeObject = includeObjectParam === 'None' || includeObjectParam === 'Object' ? includeObjectParam : 'Metadata';
-  if (!acceptHeader) return { form: 'object', includeObject, yaml: false };
+  const includeObject = includeObjectParam === null || includeObjectParam === '' ? 'Metadata' : includeObjectParam;
+  if (!acceptHeader) return { form: 'object', includeObject, metaVersion: 'v1', yaml: false };
   const ranges = parseAccept(acceptHeader);
   for (const r of ranges) {
     const as = r.params.get('as');
     const g = r.params.get('g');
-    if (r.type === 'application/json' && as === 'Table' && g === 'meta.k8s.io') return { form: 'table', includeObject, yaml: false };
-    if (r.type === 'application/json' && (as === 'PartialObjectMetadata' || as === 'PartialObjectMetadataList') && g === 'meta.k8s.io') {
-      return { form: 'partial', includeObject, yaml: false };
+    const v = r.params.get('v');
+    // kube-apiserver serves these conversions in meta.k8s.io v1 and v1beta1 only.
+    const metaVersion = v === 'v1beta1' ? 'v1beta1' : 'v1';
+    const knownVersion = v === 'v1' || v === 'v1beta1';
+    if (r.type === 'application/json' && as === 'Table' && g === 'meta.k8s.io' && knownVersion) return { form: 'table', includeObject, metaVersion, yaml: false };
+    if (r.type === 'application/json' && (as === 'PartialObjectMetadata' || as === 'PartialObjectMetadataList') && g === 'meta.k8s.io' && knownVersion) {
+      return { form: 'partial', includeObject, metaVersion, yaml: false };
     }
     if (as) continue;
-    if (jsonish.has(r.type)) return { form: 'object', includeObject, yaml: r.type === 'application/yaml' };
+    if (jsonish.has(r.type)) return { form: 'object', includeObject, metaVersion: 'v1', yaml: r.type === 'application/yaml' };
   }
   // Protobuf-only clients still get JSON when they also list JSON; otherwise 406.
   if (ranges.some((r) => r.type === 'application/vnd.kubernetes.protobuf')) {

@@ -25,8 +25,10 @@ export interface UserInfo {
 }
 
 export interface TableOptions {
-  includeObject: 'None' | 'Metadata' | 'Object';
+  /** None, Metadata or Object; anything else is a 400. */
+  includeObject: string;
   noHeaders?: boolean;
+  tableVersion?: 'v1' | 'v1beta1';
 }
 
 /** Converts objects to a meta.k8s.io/v1 Table (server-side printing). */
@@ -168,16 +170,20 @@ async function dispatch(ctx: RequestContext): Promise<void> {
 // ---------------------------------------------------------------- reading
 
 function acceptOf(ctx: RequestContext): AcceptInfo {
-  return negotiate(ctx.req.headers.accept, ctx.query.get('includeObject'));
+  const accept = negotiate(ctx.req.headers.accept, ctx.query.get('includeObject'));
+  if (accept.form === 'table' && !['None', 'Metadata', 'Object'].includes(accept.includeObject)) {
+    throw badRequest(`unrecognized includeObject value: ${JSON.stringify(accept.includeObject)}`);
+  }
+  return accept;
 }
 
 /** Writes one object in the form the client asked for. */
 export async function writeObject(ctx: RequestContext, code: number, obj: AnyObject, accept: AcceptInfo = acceptOf(ctx), json?: string): Promise<void> {
   const r = ctx.storage.resource;
   if (accept.form === 'table') {
-    writeJson(ctx.res, code, ctx.deps.table(r, [obj], { includeObject: accept.includeObject }));
+    writeJson(ctx.res, code, ctx.deps.table(r, [obj], { includeObject: accept.includeObject, tableVersion: accept.metaVersion }));
   } else if (accept.form === 'partial') {
-    writeJson(ctx.res, code, { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata });
+    writeJson(ctx.res, code, { kind: 'PartialObjectMetadata', apiVersion: `meta.k8s.io/${accept.metaVersion}`, metadata: obj.metadata });
   } else if (accept.yaml) {
     writeRaw(ctx.res, code, (await yamlModule()).stringify(obj), 'application/yaml');
   } else {
@@ -217,7 +223,7 @@ async function handleList(ctx: RequestContext): Promise<void> {
     const table = ctx.deps.table(
       r,
       out.items.map((i) => i.obj),
-      { includeObject: accept.includeObject },
+      { includeObject: accept.includeObject, tableVersion: accept.metaVersion },
     );
     table.metadata = listMeta;
     writeJson(ctx.res, 200, table);
@@ -226,9 +232,9 @@ async function handleList(ctx: RequestContext): Promise<void> {
   if (accept.form === 'partial') {
     writeJson(ctx.res, 200, {
       kind: 'PartialObjectMetadataList',
-      apiVersion: 'meta.k8s.io/v1',
+      apiVersion: `meta.k8s.io/${accept.metaVersion}`,
       metadata: listMeta,
-      items: out.items.map((i) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: i.obj.metadata })),
+      items: out.items.map((i) => ({ kind: 'PartialObjectMetadata', apiVersion: `meta.k8s.io/${accept.metaVersion}`, metadata: i.obj.metadata })),
     });
     return;
   }

@@ -29,11 +29,11 @@ export async function startWatchStream(ctx: RequestContext, accept: AcceptInfo, 
   };
   const encodeObject = (obj: AnyObject, json: string | undefined): string => {
     if (accept.form === 'table') {
-      const t = ctx.deps.table(r, [obj], { includeObject: accept.includeObject, noHeaders: !firstTable });
+      const t = ctx.deps.table(r, [obj], { includeObject: accept.includeObject, noHeaders: !firstTable, tableVersion: accept.metaVersion });
       firstTable = false;
       return JSON.stringify(t);
     }
-    if (accept.form === 'partial') return JSON.stringify({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata });
+    if (accept.form === 'partial') return JSON.stringify({ kind: 'PartialObjectMetadata', apiVersion: `meta.k8s.io/${accept.metaVersion}`, metadata: obj.metadata });
     return json ?? JSON.stringify(obj);
   };
   let stop: (() => void) | undefined;

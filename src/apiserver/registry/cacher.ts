@@ -180,7 +180,16 @@ export class Cacher {
         maxRev = Math.max(maxRev, ev.modRevision);
       }
       this.#window.push(ce);
-      for (const w of this.#watchers) dispatch(w, ce);
+      for (const w of this.#watchers) {
+        try {
+          dispatch(w, ce);
+        } catch (err) {
+          // One watcher's failure (e.g. encoding its event) ends that watcher, not the others.
+          log.warn({ err, resource: this.resource.resource }, 'watcher failed; ending it');
+          this.#watchers.delete(w);
+          w.end();
+        }
+      }
     }
     if (this.#window.length > this.#windowSize * 1.25) {
       const drop = this.#window.length - this.#windowSize;
