@@ -84,7 +84,13 @@ for (const version of [undefined, '1.27', '1.33'] as const) {
       assert.equal(svc.spec.type, 'ClusterIP');
 
       await ok(['scale', 'deployment', 'web', '--replicas=3', '-n', ns], 'deployment.apps/web scaled\n');
-      assert.equal((await get('deployment', 'web')).spec.replicas, 3);
+      const scaled = JSON.parse((await k(['get', 'deployment', 'web', '-n', ns, '-o', 'json', '--show-managed-fields'])).stdout) as { spec: { replicas: number }; metadata: { managedFields: { manager: string; operation: string; subresource?: string; fieldsV1: unknown }[] } };
+      assert.equal(scaled.spec.replicas, 3);
+      // As kube-apiserver records it: an Update of spec.replicas through the scale subresource.
+      const viaScale = scaled.metadata.managedFields.find((m) => m.subresource === 'scale');
+      assert.ok(viaScale, JSON.stringify(scaled.metadata.managedFields));
+      assert.equal(viaScale.operation, 'Update');
+      assert.deepEqual(viaScale.fieldsV1, { 'f:spec': { 'f:replicas': {} } });
       // kubectl checks --resource-version itself against the object it reads.
       const stale = await k(['scale', 'deployment', 'web', '--replicas=1', '--resource-version=1', '-n', ns]);
       assert.equal(stale.code, 1);

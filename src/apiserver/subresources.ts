@@ -3,7 +3,6 @@
 import {
   badRequest,
   conflict,
-  fieldErrors,
   invalid,
   isPlainObject,
   notFound,
@@ -12,6 +11,8 @@ import {
   type ResourceInfo,
 } from '../api/index.ts';
 import { labelSelectorAsSelector, selectorToString } from '../api/selectors/index.ts';
+import { validatePodBinding, validateScale } from '../api/validation/index.ts';
+import { managerFromUserAgent } from './patch/index.ts';
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
 import type { ResourceStorage } from './registry/storage.ts';
 import { readBody, decodeObjectBody } from './http/body.ts';
@@ -58,20 +59,28 @@ export function scaleOf(obj: AnyObject): AnyObject {
   };
 }
 
-function checkScale(scale: AnyObject, name: string): number {
+function checkScale(scale: AnyObject): number {
   if (scale.kind !== undefined && scale.kind !== 'Scale') throw badRequest(`the kind in the data (${String(scale.kind)}) does not match the expected kind (Scale)`);
   const spec = scale.spec as { replicas?: unknown } | undefined;
   const replicas = spec?.replicas ?? 0;
   if (typeof replicas !== 'number' || !Number.isInteger(replicas)) {
     throw badRequest(`Scale in version "v1" cannot be handled as a Scale: json: cannot unmarshal ${typeof replicas} into Go struct field ScaleSpec.spec.replicas of type int32`);
   }
-  if (replicas < 0) throw invalid({ group: 'autoscaling', kind: 'Scale' }, name, [fieldErrors.invalid('spec.replicas', replicas, 'must be greater than or equal to 0')]);
   return replicas;
 }
 
-/** Writes spec.replicas from a Scale; its resourceVersion, when set, is a precondition. */
-export async function updateScale(storage: ResourceStorage, namespace: string | undefined, name: string, scale: AnyObject, user: string): Promise<AnyObject> {
-  const replicas = checkScale(scale, name);
+/**
+ * Writes spec.replicas from a Scale (validated as kube's ValidateScale); its resourceVersion,
+ * when set, is a precondition. managedFields record the write against the scale subresource.
+ */
+export async function updateScale(storage: ResourceStorage, namespace: string | undefined, name: string, scale: AnyObject, user: string, fieldManager = ''): Promise<AnyObject> {
+  const replicas = checkScale(scale);
+  const meta = writableMeta(scale);
+  if (meta.name !== undefined && meta.name !== name) throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
+  meta.name = name;
+  meta.namespace ??= namespace;
+  const errs = validateScale(scale);
+  if (errs.length) throw invalid({ group: 'autoscaling', kind: 'Scale' }, name, errs);
   const rv = scale.metadata?.resourceVersion;
   const updated = await storage.updateWith(
     namespace,
@@ -82,13 +91,19 @@ export async function updateScale(storage: ResourceStorage, namespace: string | 
       o.spec = { ...o.spec, replicas };
       return live;
     },
-    { user, fieldManager: '' },
+    { user, fieldManager },
+    'scale',
   );
   return scaleOf(updated);
 }
 
 export async function getScale(storage: ResourceStorage, namespace: string | undefined, name: string): Promise<AnyObject> {
   return scaleOf(await storage.get(namespace, name));
+}
+
+/** The fieldManager parameter, else the one kube-apiserver derives from the user agent. */
+function fieldManagerOf(ctx: Parameters<SubresourceHandler>[0]): string {
+  return ctx.query.get('fieldManager') || managerFromUserAgent(ctx.req.headers['user-agent']);
 }
 
 const scaleHandler: SubresourceHandler = async (ctx) => {
@@ -102,7 +117,7 @@ const scaleHandler: SubresourceHandler = async (ctx) => {
   }
   if (info.verb === 'update') {
     const body = await decodeObjectBody(await readBody(ctx.req), bodyTypeOf(ctx.req.headers['content-type']), undefined, storage.resource);
-    writeJson(ctx.res, 200, await updateScale(storage, info.namespace, name, body, ctx.user.name));
+    writeJson(ctx.res, 200, await updateScale(storage, info.namespace, name, body, ctx.user.name, fieldManagerOf(ctx)));
     return;
   }
   if (info.verb === 'patch') {
@@ -120,7 +135,7 @@ const scaleHandler: SubresourceHandler = async (ctx) => {
     }).object;
     // A patch computed against the current Scale carries its resourceVersion; it is not a precondition.
     if (next.metadata?.resourceVersion === cur.metadata?.resourceVersion) writableMeta(next).resourceVersion = undefined;
-    writeJson(ctx.res, 200, await updateScale(storage, info.namespace, name, next, ctx.user.name));
+    writeJson(ctx.res, 200, await updateScale(storage, info.namespace, name, next, ctx.user.name, fieldManagerOf(ctx)));
     return;
   }
   writeJson(ctx.res, 405, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'method not allowed', reason: 'MethodNotAllowed', code: 405 });
@@ -132,8 +147,8 @@ export async function bindPod(storage: ResourceStorage, namespace: string | unde
   if (binding.metadata?.name && binding.metadata.name !== name) {
     throw badRequest(`the name of the object (${binding.metadata.name}) does not match the name on the URL (${name})`);
   }
-  if (!target?.name) throw badRequest('target.name: Required value');
-  if (target.kind && target.kind !== 'Node') throw badRequest(`target.kind: Unsupported value: ${JSON.stringify(target.kind)}: supported values: "Node"`);
+  const errs = validatePodBinding(binding as { target?: { kind?: string; name?: string } });
+  if (errs.length) throw invalid({ group: '', kind: 'Binding' }, name, errs);
   await storage.updateWith(
     namespace,
     name,
@@ -141,7 +156,7 @@ export async function bindPod(storage: ResourceStorage, namespace: string | unde
       const spec = (live.spec ?? {}) as { nodeName?: string };
       if (live.metadata?.deletionTimestamp) throw conflict({ group: '', resource: 'pods/binding' }, name, `pod ${name} is being deleted, cannot be assigned to a host`);
       if (spec.nodeName) throw conflict({ group: '', resource: 'pods/binding' }, name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
-      live.spec = { ...spec, nodeName: target.name };
+      live.spec = { ...spec, nodeName: target?.name };
       const status = ((live.status ?? {}) as { conditions?: { type: string; status: string; lastTransitionTime?: string }[] });
       const conds = (status.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
       conds.push({ type: 'PodScheduled', status: 'True', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') });
