@@ -94,7 +94,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
       maxLogBytes: flags.containerLogMaxSize ? parseSize(flags.containerLogMaxSize, '--container-log-max-size') : undefined,
       plugins: defaultNodePlugins({
         proxy: { healthz: flags.proxyHealthz, metrics: flags.proxyMetrics },
-        dns: dnsPluginOptions(flags, { clusterDomain: flags.clusterDomain, serviceIP: dnsIP, onServing: (i) => (dnsInfo = i) }),
+        dns: dnsPluginOptions(flags, { clusterDomain: flags.clusterDomain, serviceIP: mode === 'netns' ? dnsIP : undefined, onServing: (i) => (dnsInfo = i) }),
       }),
     });
   }
