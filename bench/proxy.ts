@@ -20,7 +20,8 @@ import { RealExec } from '../src/proxy/nftables/exec.ts';
 import { RealNftables, type Nftables } from '../src/proxy/nftables/nftables.ts';
 import { FakeConntrack } from '../src/proxy/nftables/conntrack.ts';
 import { makeService, makeSlice } from '../src/proxy/testing.ts';
-import { quantile, type Row, type Section } from './lib/results.ts';
+import { quantile, writeSection, type Row, type Section } from './lib/results.ts';
+import { runDatapath } from './proxy-datapath.ts';
 
 const sh = promisify(execFile);
 // SVCNET_BENCH_PROXY_SIZES="100,1000" (and ..._KP_SIZES) narrow a run while working on it.
@@ -236,7 +237,18 @@ async function kubeProxyShape(n: number): Promise<{ fullSyncS: number; changeMs:
 const s = (x: number): string => `${x.toFixed(2)} s`;
 const ms = (x: number): string => `${x.toFixed(1)} ms`;
 
+// SVCNET_BENCH_PROXY_PARTS="programming", "datapath" or both (the default): the data path
+// (bench/proxy-datapath.ts, in a lab) writes a section of its own, proxy-datapath.
+const Parts = (process.env.SVCNET_BENCH_PROXY_PARTS ?? 'programming,datapath').split(',').map((x) => x.trim());
+
 export async function run(): Promise<Section> {
+  if (!Parts.includes('programming')) return runDatapath();
+  const section = await programming();
+  if (Parts.includes('datapath')) writeSection(await runDatapath());
+  return section;
+}
+
+async function programming(): Promise<Section> {
   if (process.getuid?.() !== 0) throw new Error('bench proxy needs root (network namespaces, nft)');
   process.env.SVCNET_LOG_LEVEL ??= 'warn';
   const rows: Row[] = [];
@@ -279,7 +291,7 @@ export async function run(): Promise<Section> {
     `kube-proxy's shape was not loaded at 50,000 Services: about 18 minutes on this machine (docs section 8 of service-proxy.md), beyond this bench's few-minutes budget.`,
     `Endpoints are spread over 100 nodes (about 1% local to the proxied node). The machine is shared with other work: 1-minute load average ${[...mine.values()].map((m) => m.load.toFixed(1)).join(', ')} at the start of the svcnet runs (2 cores), which stretches wall times; the CPU column (this process and its nft children) is the work itself.`,
     'The first sync into an empty table preloads the slot maps in 2 parallel nft transactions, then switches every Service on in one transaction; every later sync is one transaction.',
-    'The data-path figures (latency and throughput through a ClusterIP against the pod IP) and the userspace backend against HAProxy are measured by the bench parts that come with the lab and the userspace backend, not here.',
+    'The data-path figures (latency and throughput through a ClusterIP against the pod IP, in a lab) are in the section proxy-datapath (bench/proxy-datapath.ts); the userspace backend against HAProxy in proxy-userspace.',
   );
   return {
     area: 'proxy',
