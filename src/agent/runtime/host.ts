@@ -6,11 +6,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../../util/index.ts';
 import { allocateAddress } from './ipam.ts';
 import { findExecutable, launchShim, processAlive, pythonCommand, ptyShimPath, rfc3339Nano } from './process.ts';
-import { ShimZygote } from './zygote.ts';
+import { ShimZygote, type ZygoteExec } from './zygote.ts';
 import type { ContainerInfo, ContainerSpec, ExecOptions, ExecProcess, ExecResult, PodRuntime, Sandbox, SandboxConfig } from './types.ts';
 
 export interface HostRuntimeOptions {
@@ -123,7 +124,9 @@ export class HostRuntime implements PodRuntime {
     this.#opts.log.info({ sandboxes: this.#sandboxes.size, containers: this.#containers.size, running: adopted }, 'host runtime state loaded');
     if (this.#opts.zygote ?? !this.#opts.shimPrefix) {
       try {
-        const z = new ShimZygote(join(this.#opts.dataDir, 'zygote.err'), this.#opts.log);
+        const sock = join(this.#opts.dataDir, 'exec.sock');
+        // sun_path holds 108 bytes; a long data dir puts the exec socket in the temp dir.
+        const z = new ShimZygote(join(this.#opts.dataDir, 'zygote.err'), this.#opts.log, process.env, Buffer.byteLength(sock) < 100 ? sock : undefined);
         z.onExit = (pid, _code, sig) => {
           for (const [id, rec] of this.#containers) if (rec.shimPid === pid && rec.info.state === 'running') this.#finish(id, sig ?? undefined, true);
         };
@@ -341,6 +344,8 @@ export class HostRuntime implements PodRuntime {
       return failedExec(`OCI runtime exec failed: exec failed: unable to start container process: exec: "${argv0}": executable file not found in $PATH: unknown`);
     }
     const cwd = rec.cwd && existsSync(rec.cwd) ? rec.cwd : '/';
+    // From the zygote when it runs: a spawn from the agent blocks its event loop for the fork.
+    if (this.#zygote?.alive) return zygoteExec(this.#zygote, opts, env, cwd);
     if (opts.tty) {
       const child = spawn(pythonCommand(), ['-S', '-E', ptyShimPath, ...opts.argv], { env, cwd, stdio: ['pipe', 'pipe', 'ignore', 'pipe'], detached: true });
       const ctl = child.stdio[3] as NodeJS.WritableStream | null;
@@ -349,6 +354,67 @@ export class HostRuntime implements PodRuntime {
     const child = spawn(argv0, opts.argv.slice(1), { env, cwd, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
     return wrapChild(child, false, () => undefined);
   }
+}
+
+function zygoteExec(z: ShimZygote, opts: ExecOptions, env: Record<string, string>, cwd: string): ExecProcess {
+  const stdout = new PassThrough();
+  const stderr = opts.tty ? null : new PassThrough();
+  const stdin = new PassThrough();
+  let x: ZygoteExec | undefined;
+  let killed = false;
+  let size: string | undefined;
+  const kill = () => {
+    killed = true;
+    if (!x) return;
+    try {
+      process.kill(-x.pid, opts.tty ? 'SIGHUP' : 'SIGKILL');
+    } catch {
+      // gone
+    }
+  };
+  // The connection's read side ended (the command and its children closed that stdio), and
+  // ours goes too: with half-open sockets nothing else closes it.
+  const ended = (s: Socket) =>
+    new Promise<void>((r) => {
+      s.once('end', () => {
+        s.end();
+        r();
+      });
+      s.once('close', () => r());
+    });
+  const done = z.exec(opts.argv, env, cwd, opts.tty).then(
+    async (started): Promise<ExecResult> => {
+      x = started;
+      if (killed) kill();
+      if (size) started.control?.write(size);
+      started.stdio.pipe(stdout);
+      started.stderr?.pipe(stderr!);
+      if (opts.stdin) stdin.pipe(started.stdio);
+      else started.stdio.end();
+      started.stdio.on('error', () => undefined);
+      // Listen for the streams' ends now: they may end before the exit is reported.
+      const drained = Promise.all([ended(started.stdio), started.stderr ? ended(started.stderr) : undefined]);
+      const code = await started.exited;
+      await Promise.race([drained, new Promise((r) => setTimeout(r, 2000))]);
+      return { exitCode: code };
+    },
+    (e: unknown) => {
+      stdout.end();
+      stderr?.end();
+      return { exitCode: null, error: e instanceof Error ? e.message : String(e) };
+    },
+  );
+  return {
+    stdin: opts.stdin ? stdin : null,
+    stdout,
+    stderr,
+    resize: (w, h) => {
+      size = `${JSON.stringify({ Width: w, Height: h })}\n`;
+      x?.control?.write(size);
+    },
+    kill,
+    done,
+  };
 }
 
 function failedExec(error: string): ExecProcess {

@@ -4,7 +4,10 @@
 // at once; shims outlive it (sessions of their own). If it dies, launches fall back to
 // spawning shims directly and exits are found by polling.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../util/index.ts';
 import { procStat, pythonCommand, shimDir, type ShimHandshake } from './process.ts';
@@ -25,6 +28,26 @@ interface Answer {
   signal?: number | null;
 }
 
+/** A command the zygote forked for an exec: its stdio are connections to the agent. */
+export interface ZygoteExec {
+  pid: number;
+  /** stdin and stdout (and, with a tty, the terminal). */
+  stdio: Socket;
+  /** stderr (no tty). */
+  stderr?: Socket;
+  /** Resize messages, one JSON line each (tty). */
+  control?: Socket;
+  /** The exit code, or 128 + the signal that ended it. */
+  exited: Promise<number>;
+}
+
+interface PendingExec {
+  kinds: Set<string>;
+  sockets: Map<string, Socket>;
+  pid?: number;
+  ready: () => void;
+}
+
 export class ShimZygote {
   readonly #proc: ChildProcess;
   readonly #log: Logger;
@@ -36,9 +59,18 @@ export class ShimZygote {
   #buf = '';
   #alive = true;
   onExit: (shimPid: number, code: number | null, signal: number | null) => void = () => undefined;
+  #execServer: Promise<{ server: Server; path: string }> | undefined;
+  readonly #execs = new Map<string, PendingExec>();
+  readonly #execExits = new Map<number, (code: number) => void>();
+  readonly #idWaiters = new Map<number, (pid: number, exited: Promise<number>) => void>();
+  #activeExecs = 0;
 
-  constructor(errPath: string, log: Logger, env: NodeJS.ProcessEnv = process.env) {
+  readonly #socketPath: string | undefined;
+
+  /** socketPath: where exec'd commands connect back (default: a socket in the temp dir). */
+  constructor(errPath: string, log: Logger, env: NodeJS.ProcessEnv = process.env, socketPath?: string) {
     this.#log = log;
+    this.#socketPath = socketPath;
     const errFd = openSync(errPath, 'a', 0o600);
     try {
       this.#proc = spawn(pythonCommand(env), ['-S', '-E', '-B', join(shimDir, 'zygote.py')], {
@@ -97,14 +129,29 @@ export class ShimZygote {
         continue;
       }
       if (a.exit !== undefined) {
+        const ex = this.#execExits.get(a.exit);
+        if (ex) {
+          this.#execExits.delete(a.exit);
+          ex(a.code ?? 128 + (a.signal ?? 9));
+          continue;
+        }
         if (this.#known.delete(a.exit)) this.onExit(a.exit, a.code ?? null, a.signal ?? null);
         else this.#early.set(a.exit, { code: a.code ?? null, signal: a.signal ?? null });
+        continue;
+      }
+      const idw = a.id !== undefined ? this.#idWaiters.get(a.id) : undefined;
+      if (idw && a.id !== undefined) {
+        this.#idWaiters.delete(a.id);
+        // Waits for the exit from now on: it may be in this very chunk.
+        const pid = a.pid ?? 0;
+        const exited = new Promise<number>((resolve) => this.#execExits.set(pid, resolve));
+        idw(pid, exited);
         continue;
       }
       const w = a.id !== undefined ? this.#waiters.get(a.id) : undefined;
       if (!w || a.id === undefined) continue;
       this.#waiters.delete(a.id);
-      if (!this.#waiters.size) this.#ref(false);
+      this.#maybeUnref();
       const pid = a.pid ?? 0;
       if (a.error || !a.handshake) {
         this.#early.delete(pid);
@@ -134,5 +181,80 @@ export class ShimZygote {
   stop(): void {
     this.#alive = false;
     this.#proc.stdin?.end();
+    void this.#execServer?.then(({ server, path }) => {
+      server.close();
+      rmSync(path, { force: true });
+    });
+  }
+
+  /** The unix socket exec'd commands connect their stdio to (a short path: sun_path holds 108 bytes). */
+  #server(): Promise<{ server: Server; path: string }> {
+    this.#execServer ??= new Promise((resolve, reject) => {
+      const path = this.#socketPath ?? join(tmpdir(), `svcnet-exec-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
+      rmSync(path, { force: true }); // left by an agent killed with -9
+      const server = createServer({ allowHalfOpen: true }, (sock) => {
+        let head = '';
+        const onData = (d: Buffer) => {
+          head += d.toString('latin1');
+          const nl = head.indexOf('\n');
+          if (nl < 0) return;
+          sock.off('data', onData);
+          sock.pause();
+          const [tag, kind] = head.slice(0, nl).split(' ');
+          const rest = Buffer.from(head.slice(nl + 1), 'latin1');
+          if (rest.length) sock.unshift(rest);
+          const p = this.#execs.get(tag ?? '');
+          if (!p || !kind || !p.kinds.has(kind)) {
+            sock.destroy();
+            return;
+          }
+          p.sockets.set(kind, sock);
+          if (p.sockets.size === p.kinds.size) p.ready();
+        };
+        sock.on('data', onData);
+        sock.on('error', () => undefined);
+      });
+      server.once('error', reject);
+      server.listen(path, () => resolve({ server, path }));
+      server.unref();
+    });
+    return this.#execServer;
+  }
+
+  /** Forks `argv` (under the pty shim with tty) with stdio connected back to the agent (paused sockets: pipe them). */
+  async exec(argv: readonly string[], env: Record<string, string>, cwd: string, tty: boolean): Promise<ZygoteExec> {
+    if (!this.#alive) throw new Error('the shim zygote is not running');
+    const { path } = await this.#server();
+    const tag = randomBytes(8).toString('hex');
+    const kinds = new Set(tty ? ['o', 'c'] : ['o', 'e']);
+    let ready!: () => void;
+    const connected = new Promise<void>((r) => (ready = r));
+    const pending: PendingExec = { kinds, sockets: new Map(), ready };
+    this.#execs.set(tag, pending);
+    const id = this.#next++;
+    this.#ref(true);
+    try {
+      this.#activeExecs++;
+      const { pid, exited } = await new Promise<{ pid: number; exited: Promise<number> }>((resolve) => {
+        this.#idWaiters.set(id, (p, e) => resolve({ pid: p, exited: e }));
+        this.#proc.stdin!.write(`${JSON.stringify({ id, exec: { argv, env, cwd, tty, sock: path, tag } })}\n`);
+      });
+      // The zygote's answers keep the agent alive until the command ended.
+      void exited.then(() => {
+        this.#activeExecs--;
+        this.#maybeUnref();
+      });
+      const timeout = new Promise<never>((_r, reject) => setTimeout(() => reject(new Error('the exec\'d command did not connect its stdio')), 10_000).unref());
+      // A quick command may end before its connections are accepted here: give them a moment.
+      const endedFirst = exited.then(() => Promise.race([connected, new Promise<never>((_r, reject) => setTimeout(() => reject(new Error('the command ended before connecting its stdio')), 2000).unref())]));
+      await Promise.race([connected, timeout, endedFirst]);
+      return { pid, stdio: pending.sockets.get('o')!, stderr: pending.sockets.get('e'), control: pending.sockets.get('c'), exited };
+    } finally {
+      this.#execs.delete(tag);
+    }
+  }
+
+  #maybeUnref(): void {
+    if (!this.#waiters.size && !this.#idWaiters.size && !this.#activeExecs) this.#ref(false);
   }
 }

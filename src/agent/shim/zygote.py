@@ -13,6 +13,11 @@
 #   {"id": N, "pid": SHIM_PID, "handshake": {"pid": P, "pgid": G}}   the shim runs the container
 #   {"id": N, "pid": SHIM_PID, "error": "..."}                       it ended before that
 #   {"exit": SHIM_PID, "code": C, "signal": S}                        a shim ended (C or S null)
+#
+# Exec requests {"id": N, "exec": {"argv", "env", "cwd", "tty", "sock", "tag"}} fork a command
+# in its own session whose stdio are connections to the agent's unix socket `sock`: each
+# connection first sends "<tag> <o|e|c>\n" (stdin+stdout, stderr, pty control). With "tty" the
+# command runs under ptyshim.py. Answer: {"id": N, "pid": PID}; its end comes as an "exit".
 # End of stdin (the agent went away) ends the zygote; the shims stay.
 import json
 import os
@@ -50,6 +55,57 @@ def main():
     sel.register(rsig, selectors.EVENT_READ)
     pending = {}  # read fd of a shim's handshake pipe -> [id, shim pid, bytes so far]
     inbuf = b''
+
+    def fork_exec(req):
+        x = req['exec']
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setsid()
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+                for fd in [rsig, wsig] + list(pending):
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+                import socket
+
+                def conn(kind):
+                    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    c.connect(x['sock'])
+                    c.sendall(('%s %s\n' % (x['tag'], kind)).encode())
+                    return c.detach()
+
+                out = conn('o')
+                if x.get('tty'):
+                    ctl = conn('c')
+                    os.dup2(out, 0)
+                    os.dup2(out, 1)
+                    os.dup2(out, 2)
+                    os.dup2(ctl, 3)
+                    argv = [sys.executable, '-S', '-E', '-B', os.path.join(os.path.dirname(os.path.abspath(podshim.__file__)), 'ptyshim.py')] + list(x['argv'])
+                else:
+                    err = conn('e')
+                    os.dup2(out, 0)
+                    os.dup2(out, 1)
+                    os.dup2(err, 2)
+                    argv = list(x['argv'])
+                os.closerange(4 if x.get('tty') else 3, 65536)
+                try:
+                    os.chdir(x.get('cwd') or '/')
+                except OSError:
+                    pass
+                os.execvpe(argv[0], argv, x['env'])
+            except BaseException as e:  # noqa: BLE001
+                try:
+                    os.write(2, ('exec failed: %s\n' % (e,)).encode())
+                except OSError:
+                    pass
+            finally:
+                os._exit(127)
+        send({'id': req['id'], 'pid': pid})
 
     def fork(req):
         r, w = os.pipe()
@@ -107,7 +163,11 @@ def main():
                 while b'\n' in inbuf:
                     line, inbuf = inbuf.split(b'\n', 1)
                     if line.strip():
-                        fork(json.loads(line))
+                        req = json.loads(line)
+                        if 'exec' in req:
+                            fork_exec(req)
+                        else:
+                            fork(req)
             elif fd == rsig:
                 try:
                     while os.read(rsig, 4096):
