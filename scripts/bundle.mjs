@@ -1,17 +1,23 @@
 // The esbuild bundle bin/svcnet starts from (startup: ~0.4 s instead of ~1.5 s of tsx compiling
 // every module). It is only ever used when it was built from exactly the sources on disk: the
-// stamp is a hash of every source file's path, size and mtime, checked on each start; a stale
-// or missing bundle is rebuilt (about half a second) or, when that cannot happen, tsx runs the
-// sources. `npm ci` builds it (prepare). Run directly: `node scripts/bundle.mjs`.
+// stamp is a hash of every source file's path, size and mtime, checked on each start, and each
+// build lives in its own dist/<stamp>/ (never changed once in place, so concurrent starts never
+// see half a bundle). A missing bundle is built (about half a second) or, when that cannot
+// happen, tsx runs the sources. Lazily imported modules stay lazy (code splitting). `npm ci`
+// builds it (prepare). Run directly: `node scripts/bundle.mjs`.
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-export const bundlePath = join(root, 'dist', 'svcnet.mjs');
-const stampPath = join(root, 'dist', 'svcnet.stamp');
-const lockPath = join(root, 'dist', 'svcnet.lock');
+const dist = join(root, 'dist');
+const lockPath = join(dist, 'svcnet.lock');
+
+/** The entry module of the bundle built from sources with this stamp. */
+export function bundlePath(stamp) {
+  return join(dist, stamp.slice(0, 16), 'svcnet.mjs');
+}
 
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -36,7 +42,7 @@ export function sourceStamp() {
 
 export function bundleIsFresh(stamp = sourceStamp()) {
   try {
-    return readFileSync(stampPath, 'utf8') === stamp && statSync(bundlePath).isFile();
+    return statSync(bundlePath(stamp)).isFile();
   } catch {
     return false;
   }
@@ -44,7 +50,7 @@ export function bundleIsFresh(stamp = sourceStamp()) {
 
 /** Builds the bundle; false when another process is building it or esbuild is missing. */
 export async function buildBundle() {
-  mkdirSync(dirname(bundlePath), { recursive: true });
+  mkdirSync(dist, { recursive: true });
   let lock;
   try {
     lock = openSync(lockPath, 'wx');
@@ -60,11 +66,14 @@ export async function buildBundle() {
   try {
     const stamp = sourceStamp();
     const { build } = await import('esbuild');
-    const tmp = `${bundlePath}.${process.pid}.tmp`;
+    const tmp = join(dist, `tmp-${process.pid}`);
+    rmSync(tmp, { recursive: true, force: true });
     await build({
-      entryPoints: [join(root, 'src/cli/main.ts')],
-      outfile: tmp,
+      entryPoints: { svcnet: join(root, 'src/cli/main.ts') },
+      outdir: tmp,
+      outExtension: { '.js': '.mjs' },
       bundle: true,
+      splitting: true,
       platform: 'node',
       format: 'esm',
       target: 'node20',
@@ -85,8 +94,18 @@ export async function buildBundle() {
         },
       ],
     });
-    renameSync(tmp, bundlePath);
-    writeFileSync(stampPath, stamp);
+    const dest = dirname(bundlePath(stamp));
+    try {
+      renameSync(tmp, dest);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true }); // built meanwhile by another start
+    }
+    // Older builds go once they are ten minutes old (a process may still be loading one).
+    for (const name of readdirSync(dist)) {
+      const p = join(dist, name);
+      if (p === dest || !statSync(p).isDirectory()) continue;
+      if (Date.now() - statSync(p).mtimeMs > 600_000) rmSync(p, { recursive: true, force: true });
+    }
     return true;
   } finally {
     closeSync(lock);

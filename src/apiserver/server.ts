@@ -98,7 +98,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     bookmarkIntervalMs: opts.bookmarkIntervalMs,
     resources,
   });
-  await registry.start();
+  // Watch caches fill while the server already listens (as kube-apiserver's do): /healthz and
+  // /livez answer at once, /readyz once every cache is filled; a list or watch waits for its own.
+  let cachesFilled = false;
+  const filling = registry.start().then(() => {
+    cachesFilled = true;
+  });
+  filling.catch((err: unknown) => log.error({ err }, 'filling the watch caches failed'));
   const deps: HandlerDeps = { ...opts.handlers, registry };
   const servedGroupVersions = new Set(resources.map((r) => `${r.group}/${r.version}`));
   let serverAddress = `${host}:${port}`;
@@ -116,7 +122,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const base = '/' + (path.split('/')[1] ?? '');
     if (anonymousPaths.has(base)) {
-      const ok = base !== '/readyz' || ready;
+      const ok = base !== '/readyz' || (ready && cachesFilled);
       if (url.searchParams.has('verbose')) {
         writeRaw(res, ok ? 200 : 500, `[+]ping ok\n[${ok ? '+' : '-'}]storage ${ok ? 'ok' : 'not ready'}\n${base.slice(1)} check ${ok ? 'passed' : 'failed'}\n`, 'text/plain; charset=utf-8');
       } else writeRaw(res, ok ? 200 : 500, ok ? 'ok' : 'not ready', 'text/plain; charset=utf-8');
