@@ -116,7 +116,7 @@ def main():
                 os.setsid()
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                for fd in [rsig, wsig, r] + list(pending):
+                for fd in [rsig, wsig, r, sel.fileno()] + list(pending):
                     try:
                         os.close(fd)
                     except OSError:
