@@ -144,6 +144,29 @@ test('a worker that crashes or is killed is restarted with the model as it is no
   assert.equal(await digWhileBusy('during-kill.default.svc.cluster.local'), '10.96.3.2');
 });
 
+test('a worker that stops answering (an endless loop) is killed and restarted', async () => {
+  const s = await startDnsServer({
+    services: new FakeInformer<Service>([svc('x', '10.96.9.9')]),
+    endpointSlices: new FakeInformer<EndpointSlice>([]),
+    namespaces: new FakeInformer<Namespace>([{ metadata: { name: 'default' } }]),
+    listen: [{ host: '127.0.0.1', port: 0 }],
+    upstreams: ['127.0.0.1:9'],
+    udpWorkers: 1,
+    udpWorkerHeartbeatMs: 200,
+  });
+  try {
+    const stuck = s.workers()[0].pid;
+    s.crashWorker(0, 'hang');
+    await until('the stuck worker replaced', () => s.workers()[0].restarts === 1 && s.workers()[0].ready);
+    assert.notEqual(s.workers()[0].pid, stuck);
+    await until('the stuck worker gone', () => !alive(stuck), 5000);
+    const digests = await s.replicaDigests();
+    assert.equal(new Set(digests).size, 1, digests.join(' '));
+  } finally {
+    await s.stop();
+  }
+});
+
 test('the metrics sum every process\'s counts', async () => {
   const n = 400;
   await burst('first.default.svc.cluster.local', n);

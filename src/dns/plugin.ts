@@ -120,16 +120,25 @@ export function clusterDnsPlugin(opts: ClusterDnsOptions = {}): NodePlugin {
           nsAddresses: opts.serviceIP ? [opts.serviceIP] : undefined,
           udpWorkers: opts.udpWorkers,
         });
-      let dns: DnsServer;
-      try {
-        dns = await start(listen);
-      } catch (e) {
-        // Host mode's default port may be another server's on this machine: take a free one
-        // (printed in the ready line). A listener asked for by flag is not second-guessed.
-        if (netns || extra.length || !isAddrInUse(e)) throw e;
-        ctx.log.warn({ listen: formatListen(defaultHostListen) }, 'cluster DNS: the default port is taken; listening on a free one');
-        listen = [{ host: defaultHostListen.host, port: 0 }];
-        dns = await start(listen);
+      let dns: DnsServer | undefined;
+      for (let attempt = 0; !dns; attempt++) {
+        try {
+          dns = await start(listen);
+        } catch (e) {
+          if (!isAddrInUse(e)) throw e;
+          if (!netns && !extra.length) {
+            // Host mode's default port may be another server's on this machine: take a free one
+            // (printed in the ready line).
+            ctx.log.warn({ listen: formatListen(defaultHostListen) }, 'cluster DNS: the default port is taken; listening on a free one');
+            listen = [{ host: defaultHostListen.host, port: 0 }];
+          } else if (attempt < 50) {
+            // A listener of the node (or asked for by flag) is not second-guessed, but the
+            // previous agent's processes may still be letting go of it after a restart.
+            await new Promise((r) => setTimeout(r, 200));
+          } else {
+            throw e;
+          }
+        }
       }
 
       const web = http.createServer((req, res) => {

@@ -67,6 +67,8 @@ export interface DnsServerOptions {
    * datagrams on one thread). Default 0: everything in this process (tests, small nodes).
    */
   udpWorkers?: number;
+  /** How often UDP workers are pinged; one silent for three pings is restarted. Default 5 s. */
+  udpWorkerHeartbeatMs?: number;
 }
 
 export interface DnsServer {
@@ -80,8 +82,8 @@ export interface DnsServer {
   workers(): WorkerInfo[];
   /** Digests of the model and of every worker's replica (the model's first); equal when consistent. */
   replicaDigests(): Promise<string[]>;
-  /** Tests: makes a UDP worker exit as a crash would. */
-  crashWorker(slot: number): void;
+  /** Tests: makes a UDP worker exit as a crash would, or hang as an endless loop would. */
+  crashWorker(slot: number, how?: 'crash' | 'hang'): void;
   /** The model being answered from (read-only use: tests, debugging). */
   model: DnsModel;
   /** Serving: every listener is up. */
@@ -309,7 +311,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
 
   const nWorkers = opts.udpWorkers ?? 0;
   if (!Number.isInteger(nWorkers) || nWorkers < 0 || nWorkers > 64) throw new Error('dns: udpWorkers must be 0-64');
-  const workers = nWorkers > 0 ? new UdpWorkers({ count: nWorkers, sockets: udps.map((sock, index) => ({ sock, index, v6: net.isIPv6(addresses[index].host), server: servers[index] })), settings, model }) : undefined;
+  const workers = nWorkers > 0 ? new UdpWorkers({ count: nWorkers, sockets: udps.map((sock, index) => ({ sock, index, v6: net.isIPv6(addresses[index].host), server: servers[index] })), settings, model, heartbeatMs: opts.udpWorkerHeartbeatMs }) : undefined;
   // Every change goes to this process's model first, then (when it changed anything) to the workers.
   const apply = (op: ModelOp): void => {
     if (applyOp(model, op)) workers?.push(op);
@@ -333,7 +335,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     metricsText,
     workers: () => workers?.list() ?? [],
     replicaDigests: async () => (workers ? workers.digests() : [modelDigest(model)]),
-    crashWorker: (slot) => workers?.crash(slot),
+    crashWorker: (slot, how) => workers?.crash(slot, how),
     healthy: () => !stopped,
     ready: () => !stopped && model.synced,
     httpHandler(req, res) {

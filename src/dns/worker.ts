@@ -64,6 +64,11 @@ process.on('message', (m: ToWorker, handle?: dgram.Socket) => {
       // Tests only: a worker that dies as a bug would kill it.
       process.exit(70);
       break;
+    case 'hang':
+      // Tests only: a worker stuck as an endless loop would leave it.
+      for (;;) {
+        // never answers again
+      }
     case 'stop':
       stop(0);
       break;

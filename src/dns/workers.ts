@@ -24,6 +24,7 @@ export type ToWorker =
   | { t: 'metrics'; id: number }
   | { t: 'digest'; id: number }
   | { t: 'crash' }
+  | { t: 'hang' }
   | { t: 'stop' };
 
 export type FromWorker =
@@ -48,7 +49,7 @@ export interface UdpWorkersOptions {
   /** First restart delay after a crash, doubling to `maxRestartDelayMs`. Default 100 ms / 5 s. */
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
-  /** Heartbeat: a worker silent for `heartbeatMs` × 3 is killed and restarted. Default 2 s. */
+  /** Heartbeat: a ready worker silent for `heartbeatMs` × 3 is killed and restarted. Default 5 s. */
   heartbeatMs?: number;
 }
 
@@ -94,7 +95,7 @@ export class UdpWorkers {
       this.#slots.push(slot);
       this.#spawn(slot);
     }
-    const every = o.heartbeatMs ?? 2000;
+    const every = o.heartbeatMs ?? 5000;
     this.#heartbeat = setInterval(() => this.#beat(every), every);
     this.#heartbeat.unref();
   }
@@ -192,7 +193,15 @@ export class UdpWorkers {
     const now = Date.now();
     for (const s of this.#slots) {
       if (!s.proc) continue;
-      if (now - s.lastSeen > every * 3 && now - s.startedAt > every * 3) {
+      // Starting (loading the TypeScript sources) may take seconds on a busy machine.
+      if (!s.ready) {
+        if (now - s.startedAt > 60_000) {
+          log.warn({ slot: s.index, pid: s.proc.pid }, 'dns worker: not ready after 60 s; killing it');
+          s.proc.kill('SIGKILL');
+        }
+        continue;
+      }
+      if (now - s.lastSeen > every * 3) {
         log.warn({ slot: s.index, pid: s.proc.pid }, 'dns worker: not answering; killing it');
         s.proc.kill('SIGKILL');
         continue;
@@ -256,10 +265,10 @@ export class UdpWorkers {
     return [own, ...all.map((d) => d?.digest ?? 'unavailable')];
   }
 
-  /** Tests: makes a worker exit as a crash would. */
-  crash(slot: number): void {
+  /** Tests: makes a worker exit as a crash would, or hang as an endless loop would. */
+  crash(slot: number, how: 'crash' | 'hang' = 'crash'): void {
     const s = this.#slots[slot];
-    if (s) this.#send(s, { t: 'crash' });
+    if (s) this.#send(s, { t: how });
   }
 
   /** Stops every worker: asked first, killed after `graceMs`. */
