@@ -131,6 +131,13 @@ test('the real ARP responder answers for an address the node does not hold, grat
       assert.equal(await askMac(clientNs, '192.168.77.201'), mac);
       await assert.rejects(x.setAddresses('nope0', ['192.168.77.9']), /nope0/);
       assert.equal(await askMac(clientNs, '192.168.77.201'), mac, 'a refused set leaves the others answering');
+
+      // The helper dies under the executor: it is started again and told its addresses.
+      const [helper] = (await sh(['ip', 'netns', 'pids', nodeNs])).trim().split(/\s+/);
+      process.kill(Number(helper), 'SIGKILL');
+      let again: string | undefined;
+      for (let i = 0; i < 10 && again !== mac; i++) again = await askMac(clientNs, '192.168.77.201');
+      assert.equal(again, mac, 'answering again after the helper was killed');
     } finally {
       await x.close();
     }

@@ -112,7 +112,10 @@ export class ArpExecutor implements L2Executor {
       const waiters = this.#waiters;
       this.#waiters = [];
       for (const w of waiters) w.reject(new Error(`arp responder ${why}${stderr ? `: ${stderr.trim()}` : ''}`));
-      if (!this.#closed) this.#o.log.warn({ why, stderr: stderr.trim() }, 'arp responder ended; restarted at the next change');
+      if (!this.#closed) {
+        this.#o.log.warn({ why, stderr: stderr.trim() }, 'arp responder ended; starting it again');
+        this.#revive(1000);
+      }
     };
     child.on('error', (e) => gone(`could not start (${e.message})`));
     child.on('exit', (code, signal) => gone(`exited (${signal ?? code})`));
@@ -128,24 +131,48 @@ export class ArpExecutor implements L2Executor {
     });
   }
 
+  /** Runs fn after everything queued before it (one conversation with the helper at a time). */
+  #enqueue(fn: () => Promise<void>): Promise<void> {
+    const p = this.#queue.then(fn);
+    this.#queue = p.catch(() => {});
+    return p;
+  }
+
+  /** A new helper knows nothing: tell it every interface's addresses (but `skip`'s) again. */
+  async #startHelper(skip?: string): Promise<void> {
+    this.#helper = this.#spawn();
+    for (const [i, list] of this.#sets) if (i !== skip && list.length) await this.#send(`set ${i} ${list.join(' ')}`);
+  }
+
+  /** The helper died under us: start it again (backing off while it keeps failing). */
+  #revive(delayMs: number): void {
+    setTimeout(() => {
+      void this.#enqueue(async () => {
+        if (this.#closed || this.#helper || [...this.#sets.values()].every((l) => l.length === 0)) return;
+        try {
+          await this.#startHelper();
+          this.#o.log.info('arp responder started again');
+        } catch (e) {
+          this.#o.log.warn({ err: e }, 'could not start the arp responder again');
+          this.#revive(Math.min(delayMs * 2, 10_000));
+        }
+      });
+    }, delayMs).unref();
+  }
+
   setAddresses(iface: string, addresses: readonly string[]): Promise<void> {
-    const run = async () => {
+    return this.#enqueue(async () => {
       if (this.#closed) throw new Error('executor closed');
       if (!this.#helper) {
         if (addresses.length === 0 && [...this.#sets.values()].every((s) => s.length === 0)) {
           this.#sets.set(iface, []);
           return;
         }
-        this.#helper = this.#spawn();
-        // A new helper knows nothing: tell it every interface's addresses again.
-        for (const [i, list] of this.#sets) if (i !== iface && list.length) await this.#send(`set ${i} ${list.join(' ')}`);
+        await this.#startHelper(iface);
       }
       await this.#send(`set ${iface}${addresses.length ? ' ' + addresses.join(' ') : ''}`);
       this.#sets.set(iface, [...addresses]);
-    };
-    const p = this.#queue.then(run);
-    this.#queue = p.catch(() => {});
-    return p;
+    });
   }
 
   /**
