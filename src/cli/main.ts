@@ -23,6 +23,8 @@ const serverCmd = program
   .option('--service-node-port-range <range>', 'NodePort range', '30000-32767')
   .option('--cluster-domain <domain>', 'DNS domain of the cluster', 'cluster.local')
   .option('--advertise-address <ip>', 'address of the API server in the `kubernetes` Service\'s endpoints')
+  .option('--node-ip <ips>', 'this node\'s addresses, comma-separated (default 127.0.0.1 in host mode)')
+  .option('--loadbalancer-pool <cidr>', 'host mode: LoadBalancer addresses when no MetalLB pool is configured (default 127.240.0.0/24)')
   .option('--no-agent', 'run no node agent for this node (agents join with `svcnet agent`)')
   .option('--node-name <name>', 'this node\'s name (default: the hostname)')
   .option('--cluster-cidr <cidrs>', 'pod CIDRs, comma-separated, one per family, cut per node (default 127.244.0.0/16 in host mode, 10.244.0.0/16 in netns mode)');

@@ -34,6 +34,10 @@ export interface ServerFlags extends DnsFlags {
   containerLogMaxSize?: string;
   proxyHealthz?: string;
   proxyMetrics?: string;
+  /** This node's addresses (the in-process agent's --node-ip; host mode default 127.0.0.1). */
+  nodeIp?: string;
+  /** Host mode's LoadBalancer pool when none is configured. */
+  loadbalancerPool?: string;
 }
 
 /** Default Service CIDR per mode: kubeadm's in netns mode, a loopback range in host mode. */
@@ -70,7 +74,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     loopbackAddresses: mode === 'host',
   });
   const clusterCIDRs = flags.clusterCidr ? flags.clusterCidr.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-  const controllers = await startControllers(server.client('system:kube-controller-manager', 'kube-controller-manager'), { serviceCIDRs, clusterDomain: flags.clusterDomain, mode, clusterCIDRs }, defaultControllers());
+  const controllers = await startControllers(server.client('system:kube-controller-manager', 'kube-controller-manager'), { serviceCIDRs, clusterDomain: flags.clusterDomain, mode, clusterCIDRs, loopbackLoadBalancerPool: flags.loadbalancerPool }, defaultControllers());
   // This node's agent, in-process (its endpoint on a free loopback port).
   let agent: RunningAgent | undefined;
   // The cluster DNS address (kube-dns's ClusterIP, which pods' resolv.conf names): the tenth of the Service CIDR.
@@ -83,7 +87,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
       nodeName,
       mode,
       dataDir: join(dataDir, 'agent'),
-      nodeIPs: mode === 'host' ? ['127.0.0.1'] : flags.advertiseAddress ? [flags.advertiseAddress] : undefined,
+      nodeIPs: flags.nodeIp ? flags.nodeIp.split(',').map((s) => s.trim()).filter(Boolean) : mode === 'host' ? ['127.0.0.1'] : flags.advertiseAddress ? [flags.advertiseAddress] : undefined,
       port: 0,
       clientCA: server.pki.caCert,
       imageTablePath: flags.imageTable ? resolve(flags.imageTable) : undefined,

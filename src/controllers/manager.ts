@@ -13,6 +13,8 @@ export interface ClusterSettings {
   mode: 'host' | 'netns';
   /** Pod CIDRs of the cluster (--cluster-cidr), one per family; the node IPAM controller cuts them per node. */
   clusterCIDRs?: string[];
+  /** Host mode: the LoadBalancer pool used when none is configured (--loadbalancer-pool; default 127.240.0.0/24). */
+  loopbackLoadBalancerPool?: string;
 }
 
 export interface ControllerContext {

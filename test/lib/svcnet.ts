@@ -1,7 +1,7 @@
 // Test harness: starts the real `bin/svcnet server` as a child process on a free loopback
 // port with its own data dir, and runs the real kubectl against it.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, realpathSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { once } from 'node:events';
@@ -9,7 +9,86 @@ import { once } from 'node:events';
 export const repoRoot = new URL('../..', import.meta.url).pathname;
 export const svcnetBin = join(repoRoot, 'bin/svcnet');
 
+/**
+ * The loopback ranges of one test server. Host-mode servers running at the same time would
+ * otherwise share 127.96.0.0/16, 127.244.0.0/16, 127.0.0.1's node ports and 127.240.0.0/24, and
+ * their proxies and pods would collide (or answer each other's tests).
+ */
+export interface TestNet {
+  slot: number;
+  serviceCIDR: string;
+  /** The `kubernetes` Service's ClusterIP (first address of serviceCIDR). */
+  kubernetesIP: string;
+  clusterCIDR: string;
+  /** The node's address: node ports, proxy health and metrics, DNS listen here. */
+  nodeIP: string;
+  loadBalancerPool: string;
+  /** The first address the LoadBalancer controller hands out from the pool. */
+  firstLoadBalancerIP: string;
+  dnsListen: string;
+}
+
+const slotRoot = join(tmpdir(), 'svcnet-test-slots');
+const slotCount = 40;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Takes a free slot (an atomic mkdir); a slot whose owner process died is taken over. */
+function claimSlot(): { slot: number; release(): void } {
+  mkdirSync(slotRoot, { recursive: true });
+  const start = Math.floor(Math.random() * slotCount);
+  for (let k = 0; k < slotCount * 2; k++) {
+    const slot = (start + k) % slotCount;
+    const dir = join(slotRoot, String(slot));
+    try {
+      mkdirSync(dir);
+    } catch {
+      let owner = NaN;
+      try {
+        owner = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+      } catch {
+        // Being claimed right now, or left half-made: skip it this round.
+      }
+      if (k < slotCount || Number.isNaN(owner) || pidAlive(owner)) continue;
+      rmSync(dir, { recursive: true, force: true });
+      try {
+        mkdirSync(dir);
+      } catch {
+        continue;
+      }
+    }
+    writeFileSync(join(dir, 'pid'), String(process.pid));
+    return { slot, release: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  throw new Error(`no free test slot under ${slotRoot}`);
+}
+
+function testNet(slot: number): TestNet {
+  // 127.(100+slot)/16 Services, 127.(150+slot)/16 pods, 127.(10+slot).0.x node and LoadBalancers:
+  // clear of the defaults (127.96/16, 127.244/16, 127.240.0/24) and of each other.
+  const nodeIP = `127.${10 + slot}.0.1`;
+  return {
+    slot,
+    serviceCIDR: `127.${100 + slot}.0.0/16`,
+    kubernetesIP: `127.${100 + slot}.0.1`,
+    clusterCIDR: `127.${150 + slot}.0.0/16`,
+    nodeIP,
+    loadBalancerPool: `127.${10 + slot}.1.0/24`,
+    firstLoadBalancerIP: `127.${10 + slot}.1.1`,
+    dnsListen: `${nodeIP}:1053`,
+  };
+}
+
 export interface Svcnet {
+  /** This server's own loopback ranges (undefined with `isolate: false`). */
+  net: TestNet | undefined;
   url: string;
   kubeconfig: string;
   dataDir: string;
@@ -30,16 +109,32 @@ export interface StartOptions {
   args?: string[];
   env?: Record<string, string>;
   dataDir?: string;
+  /** Give the server loopback ranges of its own (default true); flags in `args` still win. */
+  isolate?: boolean;
 }
 
 export async function startSvcnet(opts: StartOptions = {}): Promise<Svcnet> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'svcnet-test-'));
+  const claimed = opts.isolate === false ? undefined : claimSlot();
+  const net = claimed ? testNet(claimed.slot) : undefined;
+  const isolation = net
+    ? [
+        '--service-cidr', net.serviceCIDR,
+        '--cluster-cidr', net.clusterCIDR,
+        '--node-ip', net.nodeIP,
+        '--loadbalancer-pool', net.loadBalancerPool,
+        '--dns-listen', net.dnsListen,
+        '--proxy-healthz', `${net.nodeIP}:10256`,
+        '--proxy-metrics', `${net.nodeIP}:10249`,
+      ]
+    : [];
   let listen = '127.0.0.1:0';
   let proc!: ChildProcess;
   let stderr = '';
   let url = '';
   const launch = async () => {
-    proc = spawn(svcnetBin, ['server', '--data-dir', dataDir, '--listen', listen, ...(opts.args ?? [])], {
+    // The caller's flags come last: commander keeps the last value of an option.
+    proc = spawn(svcnetBin, ['server', '--data-dir', dataDir, '--listen', listen, ...isolation, ...(opts.args ?? [])], {
       env: { ...process.env, SVCNET_LOG_LEVEL: process.env.SVCNET_LOG_LEVEL ?? 'info', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -51,7 +146,7 @@ export async function startSvcnet(opts: StartOptions = {}): Promise<Svcnet> {
         const m = /ready at (https:\/\/\S+)/.exec(out);
         if (m) {
           proc.stdout!.off('data', onData);
-          resolve(m[1]!);
+          resolve(m[1]);
         }
       };
       proc.stdout!.on('data', onData);
@@ -67,6 +162,7 @@ export async function startSvcnet(opts: StartOptions = {}): Promise<Svcnet> {
     return code;
   };
   return {
+    net,
     get url() {
       return url;
     },
@@ -85,7 +181,10 @@ export async function startSvcnet(opts: StartOptions = {}): Promise<Svcnet> {
       await waitExit();
     },
     restart: launch,
-    cleanup: () => rmSync(dataDir, { recursive: true, force: true }),
+    cleanup: () => {
+      rmSync(dataDir, { recursive: true, force: true });
+      claimed?.release();
+    },
   };
 }
 

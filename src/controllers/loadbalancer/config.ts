@@ -182,9 +182,9 @@ export function poolsFromLegacyConfig(text: string): Pools {
   return index('ConfigMap', pools);
 }
 
-export function loopbackPools(): Pools {
-  // avoidBuggyIPs keeps the network address 127.240.0.0 out: the first Service gets .1.
-  return index('default', [{ name: loopbackPoolName, prefixes: parsePoolAddresses(loopbackPoolAddresses), avoidBuggyIPs: true, autoAssign: true }]);
+export function loopbackPools(addresses: string = loopbackPoolAddresses): Pools {
+  // avoidBuggyIPs keeps the network address (127.240.0.0) out: the first Service gets .1.
+  return index('default', [{ name: loopbackPoolName, prefixes: parsePoolAddresses(addresses), avoidBuggyIPs: true, autoAssign: true }]);
 }
 
 export interface ConfigInputs {
@@ -194,6 +194,8 @@ export interface ConfigInputs {
   configMap?: ConfigMap;
   namespaces: readonly Namespace[];
   mode: 'host' | 'netns';
+  /** Host mode's pool when none is configured (default 127.240.0.0/24; --loadbalancer-pool). */
+  loopbackPool?: string;
 }
 
 export type ConfigResult =
@@ -217,7 +219,7 @@ export function buildPools(inp: ConfigInputs): ConfigResult {
     const source: ConfigSource = inp.ipAddressPools.length > 0 ? 'IPAddressPool' : 'ConfigMap';
     return { ok: false, source, error: e instanceof ConfigError ? e : new ConfigError((e as Error).message), notes };
   }
-  return { ok: true, pools: inp.mode === 'host' ? loopbackPools() : emptyPools(), notes };
+  return { ok: true, pools: inp.mode === 'host' ? loopbackPools(inp.loopbackPool) : emptyPools(), notes };
 }
 
 /** A stable text of what the allocator cares about, to tell whether a config changed. */

@@ -75,6 +75,7 @@ export class LoadBalancerController implements Controller {
       apiExecutor(ctx.client, ctx.recorder(eventComponent)),
       ctx.settings.mode,
       ctx.log,
+      ctx.settings.loopbackLoadBalancerPool,
     );
   }
 

@@ -55,6 +55,7 @@ export class LoadBalancerReconciler {
   readonly #lister: Lister;
   readonly #exec: Executor;
   readonly #mode: 'host' | 'netns';
+  readonly #loopbackPool: string | undefined;
   readonly #log: Logger;
   /** The fingerprint of the pools in use; undefined until a valid configuration was read. */
   #fingerprint: string | undefined;
@@ -62,10 +63,11 @@ export class LoadBalancerReconciler {
   /** Pools whose status figures may have changed. */
   readonly #dirtyPools = new Set<string>();
 
-  constructor(lister: Lister, exec: Executor, mode: 'host' | 'netns', log: Logger) {
+  constructor(lister: Lister, exec: Executor, mode: 'host' | 'netns', log: Logger, loopbackPool?: string) {
     this.#lister = lister;
     this.#exec = exec;
     this.#mode = mode;
+    this.#loopbackPool = loopbackPool;
     this.#log = log;
   }
 
@@ -79,7 +81,7 @@ export class LoadBalancerReconciler {
    */
   async syncConfig(): Promise<boolean> {
     const configMap = this.#lister.configMap();
-    const res = buildPools({ ipAddressPools: this.#lister.ipAddressPools(), configMap, namespaces: this.#lister.namespaces(), mode: this.#mode });
+    const res = buildPools({ ipAddressPools: this.#lister.ipAddressPools(), configMap, namespaces: this.#lister.namespaces(), mode: this.#mode, loopbackPool: this.#loopbackPool });
     const problems = [...res.notes, ...(res.ok ? [] : [res.error.message])].join('\n');
     const newProblem = problems !== this.#lastConfigProblem;
     this.#lastConfigProblem = problems;
