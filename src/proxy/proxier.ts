@@ -222,7 +222,16 @@ export function startProxier(o: ProxierOptions): Proxier {
   health.queued();
   // Starts in the background: health server, then the first sync once the informers have synced.
   const started = (async () => {
-    if (o.healthz !== false) healthzPort = (await health.listen(o.healthz?.host ?? '0.0.0.0', o.healthz?.port ?? 10256)).port;
+    if (o.healthz !== false) {
+      const host = o.healthz?.host ?? '0.0.0.0';
+      const port = o.healthz?.port ?? 10256;
+      // A health port someone else holds must not keep the proxy from programming anything.
+      try {
+        healthzPort = (await health.listen(host, port)).port;
+      } catch (err) {
+        log.error({ err, host, port }, 'cannot serve /healthz and /livez; proxying anyway');
+      }
+    }
     await Promise.all([o.services.waitForSync(), o.endpointSlices.waitForSync()]);
     if (stopped) return;
     runner.start();
