@@ -66,8 +66,13 @@ test('in a lab, the LoadBalancer address answers on port 80 from the workstation
 
       await t.test('the pool address answers on port 80 from the workstation, reaching both pods on 3000; one node, the chosen one, answers ARP for it', async () => {
         await eventually(`${lbIP}:80 answering`, async () => ((await curl(lab, 'workstation', `http://${lbIP}:80/hostname`, 2)).code === 0 ? true : undefined), 20_000);
-        const bodies = await answersFrom(lab, `http://${lbIP}:80/hostname`, 20);
-        assert.deepEqual([...new Set(bodies)].sort(), replicas.map((r) => r.name).sort());
+        // Both replicas, once the announcing node's proxy has both endpoints.
+        const seen = new Set<string>();
+        await eventually('both replicas answering through the address', async () => {
+          for (const b of await answersFrom(lab, `http://${lbIP}:80/hostname`, 10)) seen.add(b);
+          return seen.size === 2 ? true : undefined;
+        }, 20_000);
+        assert.deepEqual([...seen].sort(), replicas.map((r) => r.name).sort());
         assert.deepEqual(await arpRepliers(lab, lbIP), [await macOf(lab, leader)], `only ${leader} answers ARP for ${lbIP}`);
         assert.equal(await announcingNode(lab, 'monitoring', 'grafana-service'), leader);
         const events = await lab.kubectlOk(['get', 'events', '-n', 'monitoring', '--field-selector', 'involvedObject.name=grafana-service']);
