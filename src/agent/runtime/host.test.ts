@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logger } from '../../util/index.ts';
 import { HostRuntime } from './host.ts';
+import { processAlive } from './process.ts';
 import type { ContainerInfo, Sandbox } from './types.ts';
 
 const log = logger('test').child({}, { level: 'silent' });
@@ -100,7 +101,8 @@ test('a second runtime on the same state re-adopts running containers and learns
   await rt.stop(); // the agent goes away; the processes stay
   const st = JSON.parse(readFileSync(join(dir, 'runtime', 'containers', end.id, 'state.json'), 'utf8')) as { pgid: number };
   process.kill(-st.pgid, 'SIGTERM');
-  await new Promise((r) => setTimeout(r, 300));
+  const shim = JSON.parse(readFileSync(join(dir, 'runtime', 'containers', end.id, 'state.json'), 'utf8')) as { shimPid: number; shimStartTicks: string };
+  for (let i = 0; i < 100 && processAlive(shim.shimPid, shim.shimStartTicks); i++) await new Promise((r) => setTimeout(r, 50));
   const rt2 = new HostRuntime({ dataDir: join(dir, 'runtime'), nodeIPs: ['127.0.0.1'], log, pollMs: 50 });
   t.after(async () => {
     for (const c of rt2.containers()) if (c.state === 'running') rt2.signalContainer(c.id, 'SIGKILL');
