@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, realpathSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { once } from 'node:events';
+import { killPodProcesses } from './agent.ts';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname;
 export const svcnetBin = join(repoRoot, 'bin/svcnet');
@@ -101,7 +102,7 @@ export interface Svcnet {
   kill9(): Promise<void>;
   /** Starts it again on the same data dir (and port). */
   restart(): Promise<void>;
-  /** Removes the data dir; call after stop. */
+  /** Ends the pods' processes and removes the data dir; call after stop. */
   cleanup(): void;
 }
 
@@ -182,6 +183,8 @@ export async function startSvcnet(opts: StartOptions = {}): Promise<Svcnet> {
     },
     restart: launch,
     cleanup: () => {
+      // Pods outlive their agent on purpose (a restarted agent re-adopts them): end them here.
+      killPodProcesses(dataDir);
       rmSync(dataDir, { recursive: true, force: true });
       claimed?.release();
     },
