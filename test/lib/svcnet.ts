@@ -114,6 +114,17 @@ export interface StartOptions {
   isolate?: boolean;
 }
 
+// Servers this test process started: whatever a test leaves running (a failed assertion, a
+// forgotten cleanup) is ended when the process exits, pods included.
+const live = new Map<string, () => ChildProcess>();
+process.on('exit', () => {
+  for (const [dir, proc] of live) {
+    const p = proc();
+    if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    killPodProcesses(dir);
+  }
+});
+
 export async function startSvcnet(opts: StartOptions = {}): Promise<Svcnet> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'svcnet-test-'));
   const claimed = opts.isolate === false ? undefined : claimSlot();
@@ -157,6 +168,7 @@ export async function startSvcnet(opts: StartOptions = {}): Promise<Svcnet> {
     listen = new URL(url).host;
   };
   await launch();
+  live.set(dataDir, () => proc);
   const waitExit = async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
     const [code] = (await once(proc, 'exit')) as [number | null];
@@ -185,6 +197,7 @@ export async function startSvcnet(opts: StartOptions = {}): Promise<Svcnet> {
     cleanup: () => {
       // Pods outlive their agent on purpose (a restarted agent re-adopts them): end them here.
       killPodProcesses(dataDir);
+      live.delete(dataDir);
       rmSync(dataDir, { recursive: true, force: true });
       claimed?.release();
     },
