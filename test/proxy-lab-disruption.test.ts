@@ -6,10 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { l2Leader } from '../src/controllers/loadbalancer/index.ts';
-import { labSkipReason, withLab, type Lab } from './lib/lab.ts';
-import { apply, applyExamples, arpRepliers, eventually, macOf, pods, RequestStream, serviceInfo, sleep, waitEndpoints, waitPodsReady, type StreamSummary } from './lib/proxy-lab.ts';
+import { withLab, type Lab } from './lib/lab.ts';
+import { apply, applyExamples, arpRepliers, eventually, macOf, pods, proxyLabSkipReason, RequestStream, serviceInfo, sleep, waitEndpoints, waitPodsReady, type StreamSummary } from './lib/proxy-lab.ts';
 
-const skip = await labSkipReason();
+const skip = await proxyLabSkipReason();
 
 // Graceful termination as Kubernetes' own e2e tests do it (agnhost netexec --delay-shutdown): a
 // terminating pod keeps serving while every node's proxy stops sending it new connections.

@@ -6,11 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { l2Leader } from '../src/controllers/loadbalancer/index.ts';
 import { join } from 'node:path';
-import { labSkipReason, withLab, type Lab } from './lib/lab.ts';
+import { withLab, type Lab } from './lib/lab.ts';
 import { examplesDir } from './lib/svcnet.ts';
-import { announcingNode, apply, applyExamples, arpRepliers, curl, eventually, imageTable, macOf, RequestStream, serviceInfo, sleep, waitEndpoints, waitPodsReady, type PodRow } from './lib/proxy-lab.ts';
+import { announcingNode, proxyLabSkipReason, apply, applyExamples, arpRepliers, curl, eventually, imageTable, macOf, RequestStream, serviceInfo, sleep, waitEndpoints, waitPodsReady, type PodRow } from './lib/proxy-lab.ts';
 
-const skip = await labSkipReason();
+const skip = await proxyLabSkipReason();
 
 /** The seed's grafana as a Deployment of two replicas on port 3000, kept off one node. */
 function grafana(avoid: string): object {

@@ -3,9 +3,10 @@
 // Every request stays inside the lab's closed LAN; the lab is always torn down.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { labSkipReason, withLab, type Lab } from './lib/lab.ts';
+import { withLab, type Lab } from './lib/lab.ts';
 import {
   announcingNode,
+  proxyLabSkipReason,
   apply,
   applyExamples,
   arpRepliers,
@@ -23,7 +24,7 @@ import {
   type PodRow,
 } from './lib/proxy-lab.ts';
 
-const skip = await labSkipReason();
+const skip = await proxyLabSkipReason();
 const workstationIP = '192.168.1.10';
 
 function service(name: string, spec: object, ns = 'mlflow'): object {

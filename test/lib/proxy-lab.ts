@@ -5,8 +5,18 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import type { Lab } from './lab.ts';
-import { examplesDir } from './svcnet.ts';
+import { labSkipReason, type Lab } from './lab.ts';
+import { examplesDir, run } from './svcnet.ts';
+
+/** Why these lab tests cannot run here (root, namespaces, and the tools they use), or undefined. */
+export async function proxyLabSkipReason(tools: readonly string[] = ['curl', 'arping']): Promise<string | undefined> {
+  const why = await labSkipReason();
+  if (why) return why;
+  for (const t of tools) {
+    if ((await run('sh', ['-c', `command -v ${t}`])).code !== 0) return `needs ${t}${t === 'arping' ? ' (Debian: iputils-arping)' : ''}`;
+  }
+  return undefined;
+}
 
 /** Images as the lab's nodes run them: agnhost netexec answering its pod name on /hostname. */
 export const imageTable = ['mlflow/mlflow: agnhost netexec --http-port=5000', 'grafana/grafana: agnhost netexec --http-port=3000', ''].join('\n');
