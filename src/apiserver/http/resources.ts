@@ -4,6 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   ApiError,
   badRequest,
+  fieldErrors,
+  invalid,
   isPlainObject,
   methodNotSupported,
   resourceApiVersion,
@@ -386,6 +388,7 @@ async function handlePatch(ctx: RequestContext): Promise<void> {
         now: new Date(),
       });
       if (!isPlainObject(res.object)) throw badRequest('the patch produced something that is not an object');
+      if (type !== 'apply') checkPatchedTypes(ctx, res.object);
       warnings = res.warnings;
       return res.object;
     },
@@ -395,6 +398,20 @@ async function handlePatch(ctx: RequestContext): Promise<void> {
   );
   if (warnings.length) ctx.res.setHeader('Warning', warningHeaders(warnings).Warning);
   await writeObject(ctx, out.created ? 201 : 200, out.obj, accept);
+}
+
+/**
+ * kube-apiserver decodes a patched object into its Go type; a value of the wrong type there is
+ * a 422 on the field "patch" ("json: cannot unmarshal number into Go struct field ...").
+ */
+function checkPatchedTypes(ctx: RequestContext, obj: AnyObject): void {
+  try {
+    ctx.deps.fields?.(ctx.storage.resource, obj, 'Ignore');
+  } catch (e) {
+    if (!(e instanceof ApiError) || e.code !== 400) throw e;
+    const detail = e.message.replace(/^.*? cannot be handled as a [^:]*: /, '');
+    throw invalid({ group: '', kind: '' }, '', [fieldErrors.invalid('patch', JSON.stringify(obj), detail)]);
+  }
 }
 
 async function readDeleteOptions(ctx: RequestContext): Promise<DeleteOptions & WriteRequest> {
