@@ -19,6 +19,7 @@ import { runtimeFactories, type PodRuntime } from './runtime/index.ts';
 import { startAgentServer, type AgentServer } from './server.ts';
 import { ensureServingCert } from './tls.ts';
 import type { NodePlugin, RunningPlugin } from './plugins.ts';
+import { assertNetnsModeAllowed } from './runtime/netns/guard.ts';
 
 export type AgentMode = 'host' | 'netns';
 
@@ -63,6 +64,8 @@ export interface AgentOptions {
   maxLogBytes?: number;
   nodeLabels?: Record<string, string>;
   log?: Logger;
+  /** netns mode in the host's own network namespace (a dedicated node); refused otherwise. */
+  allowHostNetworkNamespace?: boolean;
 }
 
 export interface RunningAgent {
@@ -96,6 +99,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const hostname = o.hostname ?? o.nodeName;
   const client = o.client;
   let machine: MachineInfo = machineInfo(dataDir);
+  if (o.mode === 'netns') assertNetnsModeAllowed(o.allowHostNetworkNamespace ?? false);
   const factory = runtimeFactories[o.mode];
   if (!o.runtime && !factory) throw new Error(`--mode ${o.mode}: this build has no ${o.mode} runtime yet`);
   const runtime = o.runtime ?? factory!({ dataDir: join(dataDir, 'runtime'), nodeName: o.nodeName, nodeIPs, log: log.child({ runtime: o.mode }) });

@@ -12,6 +12,8 @@ import type { ClusterDnsInfo } from '../dns/index.ts';
 import { addDnsOptions, dnsPluginOptions, dnsReadyText, type DnsFlags } from './dns.ts';
 
 export interface AgentFlags extends DnsFlags {
+  /** netns mode in the host's own network namespace (this machine is a dedicated node). */
+  allowHostNetworkNamespace?: boolean;
   server?: string;
   token?: string;
   kubeconfig?: string;
@@ -100,6 +102,7 @@ export async function runAgent(f: AgentFlags): Promise<void> {
     client,
     nodeName,
     mode,
+    allowHostNetworkNamespace: f.allowHostNetworkNamespace ?? false,
     dataDir: f.dataDir,
     nodeIPs,
     listenAddress: f.address,
@@ -159,6 +162,7 @@ export function registerAgent(program: Command): void {
     .option('--insecure-skip-tls-verify', 'do not verify the API server\'s certificate (with --server)')
     .option('--node-name <name>', 'the Node\'s name (default: the hostname)')
     .option('--mode <mode>', 'pod runtime: host (no root; loopback addresses) or netns (root; network namespaces)', 'host')
+    .option('--allow-host-network-namespace', 'netns mode in this machine\'s own network namespace (a dedicated node; without it netns mode runs only inside another namespace, e.g. a lab)')
     .option('--data-dir <dir>', 'pods\' state and logs, the runtime\'s state, the endpoint\'s certificate', './.svcnet-agent')
     .option('--node-ip <ips>', 'the node\'s addresses, comma-separated (default 127.0.0.1 in host mode)')
     .option('--address <ip>', 'where the agent endpoint listens (default: the first node IP)')

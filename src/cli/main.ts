@@ -26,6 +26,7 @@ const serverCmd = program
   .option('--node-ip <ips>', 'this node\'s addresses, comma-separated (default 127.0.0.1 in host mode)')
   .option('--loadbalancer-pool <cidr>', 'host mode: LoadBalancer addresses when no MetalLB pool is configured (default 127.240.0.0/24)')
   .option('--no-agent', 'run no node agent for this node (agents join with `svcnet agent`)')
+  .option('--allow-host-network-namespace', 'netns mode for this node\'s agent in this machine\'s own network namespace (a dedicated node; without it netns mode runs only inside another namespace, e.g. a lab)')
   .option('--node-name <name>', 'this node\'s name (default: the hostname)')
   .option('--cluster-cidr <cidrs>', 'pod CIDRs, comma-separated, one per family, cut per node (default 127.244.0.0/16 in host mode, 10.244.0.0/16 in netns mode)');
 addDnsOptions(addAgentRuntimeOptions(serverCmd)).action(async (o: ServerFlags) => {

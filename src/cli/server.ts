@@ -38,6 +38,8 @@ export interface ServerFlags extends DnsFlags {
   nodeIp?: string;
   /** Host mode's LoadBalancer pool when none is configured. */
   loadbalancerPool?: string;
+  /** netns mode for this node's agent in the host's own network namespace (a dedicated node). */
+  allowHostNetworkNamespace?: boolean;
 }
 
 /** Default Service CIDR per mode: kubeadm's in netns mode, a loopback range in host mode. */
@@ -86,6 +88,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
       client: server.client(`system:node:${nodeName}`, 'kubelet'),
       nodeName,
       mode,
+      allowHostNetworkNamespace: flags.allowHostNetworkNamespace ?? false,
       dataDir: join(dataDir, 'agent'),
       nodeIPs: flags.nodeIp ? flags.nodeIp.split(',').map((s) => s.trim()).filter(Boolean) : mode === 'host' ? ['127.0.0.1'] : flags.advertiseAddress ? [flags.advertiseAddress] : undefined,
       port: 0,
