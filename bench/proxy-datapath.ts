@@ -148,6 +148,7 @@ export async function runDatapath(): Promise<Section> {
     }
     return {
       area: 'proxy-datapath',
+      command: 'SVCNET_BENCH_PROXY_PARTS=datapath npm run bench:proxy',
       title: 'Service proxy: the data path (ClusterIP against the pod IP)',
       method: `A lab of three nodes (network namespaces on one bridge, real nftables rules of svcnet's proxy on each node). wrk (${Connections} connections, 1 thread) runs in client pods on worker1 (one per path) against a Node.js HTTP server pod on worker2 (the Service's only endpoint), through the ClusterIP (DNAT on worker1) and straight to the pod IP, in the same run: ${Rounds} rounds, each path and mode ${Seconds} s per round, the paths' order alternating, after a 3 s warm-up of each.`,
       rows,

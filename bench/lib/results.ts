@@ -20,6 +20,8 @@ export interface Row {
 export interface Section {
   area: string;
   title: string;
+  /** The command that reproduces the section (default `npm run bench:<area>`). */
+  command?: string;
   /** How it was measured (setup, sizes, repetitions, which peer). */
   method: string;
   rows: Row[];
@@ -36,7 +38,7 @@ export function renderSection(s: Section): string {
     `<!-- bench:${s.area}:start -->`,
     `## ${s.title}`,
     '',
-    `Run: ${new Date().toISOString()} on ${machine()} (\`npm run bench:${s.area}\`).`,
+    `Run: ${new Date().toISOString()} on ${machine()} (\`${s.command ?? `npm run bench:${s.area}`}\`).`,
     '',
     s.method,
     '',
