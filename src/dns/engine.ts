@@ -263,11 +263,17 @@ export class DnsEngine {
     };
     if (a?.chase) {
       const chase = a.chase;
+      // CoreDNS puts the CNAME in the answer before it looks the target up: when the target
+      // cannot be resolved (NXDOMAIN upstream, no upstream answering) the CNAME stands alone.
+      const cnameOnly = () => {
+        const composed: Answer = { ...a, rcode: RCODE.NOERROR, answer: [...chase.prefix], authority: [], additional: [] };
+        finish(prepareAnswer(qname, saved.qtype, saved.qclass, composed), -1, 1);
+      };
       this.#resolve(chase.target, chase.qtype, 0).then((found) => {
-        if (!found) return finish(prepareAnswer(qname, saved.qtype, saved.qclass, a), -1, 1);
+        if (!found) return cnameOnly();
         const composed: Answer = { ...a, rcode: RCODE.NOERROR, answer: [...chase.prefix, ...found.answers], authority: [], additional: [], truncated: found.truncated };
         finish(prepareAnswer(qname, saved.qtype, saved.qclass, composed), -1, 1);
-      }, fail);
+      }, cnameOnly);
       return undefined;
     }
     const cm = this.#cm;
