@@ -296,3 +296,11 @@ test('Tables come in the meta.k8s.io version asked for, and a bad includeObject 
   assert.equal(st.message, 'unrecognized includeObject value: "Everything"');
   await stillServing();
 });
+
+test('null in a map of strings decodes as an empty string, as Go decodes it', async () => {
+  const res = await post('/api/v1/namespaces/default/configmaps', JSON.stringify({ metadata: { name: 'nulls', labels: { a: null } }, data: { k: null } }));
+  assert.equal(res.status, 201, res.body);
+  const cm = JSON.parse(res.body) as { metadata: { labels: Record<string, string> }; data: Record<string, string> };
+  assert.deepEqual(cm.metadata.labels, { a: '' });
+  assert.deepEqual(cm.data, { k: '' });
+});

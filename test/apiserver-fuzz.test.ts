@@ -314,7 +314,7 @@ test('12,000 mutated requests over concurrent keep-alive connections: no 500s, n
 
   assert.equal(s.proc.exitCode, null, `the server exited:\n${s.logs().slice(-2000)}`);
   assert.equal(s.proc.signalCode, null, `the server was killed:\n${s.logs().slice(-3000)}`);
-  assert.deepEqual([...new Set(bad.map((b) => `${b.status} ${b.body.slice(0, 200)}`))], [], `${bad.length} bad answers (seed ${seed})`);
+  assert.deepEqual([...new Set(bad.map((b) => `${b.status} ${b.body.slice(0, 200)} ← ${b.what}`))], [], `${bad.length} bad answers (seed ${seed})`);
   assert.ok(answered >= total * 0.98, `only ${answered} of ${total} requests were answered (${timeouts} timed out)`);
   const health = await api.request('GET', '/readyz');
   assert.equal(health.status, 200);

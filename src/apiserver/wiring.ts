@@ -4,7 +4,7 @@ import { Endpoints, Events, Leases, findResourceByKind, gvkOf, writableMeta, typ
 import { defaultObject } from '../api/defaults/index.ts';
 import { prepareForCreate, prepareForUpdate } from '../api/strategy/index.ts';
 import { validateCreate, validateUpdate, webhookDenial } from '../api/validation/index.ts';
-import { customResourceErrors, isCustomResourceSchema, schemaFor, strictDecodingError, typeErrors, unknownFields, unknownFieldWarnings } from '../api/schema/index.ts';
+import { customResourceErrors, isCustomResourceSchema, schemaFor, strictDecodingError, typeErrors, unknownFields, unknownFieldWarnings, type SchemaNode } from '../api/schema/index.ts';
 import { toTable } from '../api/printers/index.ts';
 import { openapiV3DocumentJson, openapiV3Root } from '../api/openapi/index.ts';
 import { badRequest } from '../api/index.ts';
@@ -71,8 +71,28 @@ export const fieldCheck: FieldCheck = (r, obj, validation) => {
   const unknown = validation === 'Ignore' ? [] : unknownFields(obj, schema);
   if (unknown.length && validation === 'Strict') throw strictDecodingError(gvk, unknown);
   const object = dropUndeclaredFields(obj as unknown as Json, schema) as unknown as AnyObject;
+  zeroNullMapValues(object, schema);
   return { object, warnings: unknown.length ? unknownFieldWarnings(unknown) : [] };
 };
+
+/** Go decodes `null` in a map of strings or numbers (labels, data, ...) as the element's zero value. */
+function zeroNullMapValues(v: unknown, node: SchemaNode | undefined, depth = 0): void {
+  if (!node || depth > 64 || typeof v !== 'object' || v === null) return;
+  if (Array.isArray(v)) {
+    for (const x of v) zeroNullMapValues(x, node.items, depth + 1);
+    return;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const child = node.properties?.[k] ?? node.additionalProperties;
+    if (o[k] === null && !node.properties?.[k] && node.additionalProperties) {
+      const t = node.additionalProperties.type;
+      if (t === 'string') o[k] = '';
+      else if (t === 'integer' || t === 'number') o[k] = 0;
+      else if (t === 'boolean') o[k] = false;
+    } else zeroNullMapValues(o[k], child, depth + 1);
+  }
+}
 
 export const table: TableConvertor = (r, objs, opts) => toTable(r, objs, opts) as unknown as AnyObject;
 
