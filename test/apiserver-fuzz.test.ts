@@ -34,7 +34,9 @@ function rng(seed: number): () => number {
   };
 }
 
-const seed = Number(process.env.SVCNET_FUZZ_SEED ?? Date.now() % 1_000_000);
+// A fixed seed keeps `npm test` repeatable; SVCNET_FUZZ_SEED=random explores (and prints its seed).
+const seedEnv = process.env.SVCNET_FUZZ_SEED ?? '970045';
+const seed = seedEnv === 'random' ? Date.now() % 1_000_000 : Number(seedEnv);
 const rand = rng(seed);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
 const chance = (p: number) => rand() < p;
