@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -99,6 +99,23 @@ test('netns runtime: pods in namespaces of their own on the node bridge, both on
     const missing = await collect(rt.exec(ca.id, { argv: ['no-such-program'], tty: false, stdin: false }));
     assert.equal(missing.code, null);
     assert.match(missing.error ?? '', /executable file not found/);
+    // A container's own processes see what `ip netns exec` would show them: the pod's
+    // resolv.conf and hosts over /etc, and a /sys describing the pod's namespace.
+    const look = await rt.startContainer(a, {
+      ...netexec(a, dir),
+      name: 'look',
+      argv: ['sh', '-c', 'cat /etc/resolv.conf /etc/hosts; ls /sys/class/net; ip -4 -o addr show dev eth0'],
+      builtin: undefined,
+      logPath: join(dir, 'look.log'),
+    });
+    await waitFor('the look container to end', async () => rt.container(look.id)?.state === 'exited');
+    assert.equal(rt.container(look.id)?.exitCode, 0);
+    const seen = readFileSync(join(dir, 'look.log'), 'utf8').replace(/^\S+ stdout F /gm, '');
+    assert.match(seen, /nameserver 10\.96\.0\.10\nsearch mlflow\.svc\.cluster\.local/);
+    assert.match(seen, /# Kubernetes-managed hosts file\./);
+    assert.match(seen, /^eth0\nlo\n/m, 'the pod namespace\'s own /sys/class/net');
+    assert.match(seen, /inet 10\.244\.5\.2\/24/);
+    await rt.removeContainer(look.id);
     // With a terminal.
     const tty = await collect(rt.exec(ca.id, { argv: ['sh', '-c', 'tty >/dev/null && echo on-a-tty; exit 3'], tty: true, stdin: true }));
     assert.equal(tty.code, 3);

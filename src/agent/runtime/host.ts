@@ -25,9 +25,15 @@ export interface HostRuntimeOptions {
   /** Runs the shim under this command (the netns runtime passes ip netns exec NS). */
   shimPrefix?: (sandbox: Sandbox) => string[];
   /**
+   * The network namespace the shim's prefix puts it in (`ip netns exec <name>`), if any: a shim
+   * forked by the zygote enters it itself (no `ip`, no fresh interpreter); a shim spawned
+   * directly still runs under the prefix.
+   */
+  shimNetns?: (sandbox: Sandbox) => string | undefined;
+  /**
    * Fork shims from a zygote rather than spawning each from the agent (whose fork blocks its
-   * event loop for tens of ms). Default: on without a shim prefix; with one, the forked child
-   * execs `prefix python3 podshim.py` (opt in).
+   * event loop for tens of ms). Default: on without a shim prefix or with shimNetns; with only a
+   * prefix, the forked child execs `prefix python3 podshim.py` (opt in).
    */
   zygote?: boolean;
 }
@@ -122,7 +128,7 @@ export class HostRuntime implements PodRuntime {
     }
     const adopted = [...this.#containers.values()].filter((r) => r.info.state === 'running').length;
     this.#opts.log.info({ sandboxes: this.#sandboxes.size, containers: this.#containers.size, running: adopted }, 'host runtime state loaded');
-    if (this.#opts.zygote ?? !this.#opts.shimPrefix) {
+    if (this.#opts.zygote ?? (!this.#opts.shimPrefix || !!this.#opts.shimNetns)) {
       try {
         const sock = join(this.#opts.dataDir, 'exec.sock');
         // sun_path holds 108 bytes; a long data dir puts the exec socket in the temp dir.
@@ -222,7 +228,7 @@ export class HostRuntime implements PodRuntime {
     try {
       const z = this.#zygote;
       if (z?.alive) {
-        const l = await z.launch(join(dir, 'spec.json'), join(dir, 'shim.err'), this.#opts.shimPrefix?.(sandbox) ?? []);
+        const l = await z.launch(join(dir, 'spec.json'), join(dir, 'shim.err'), this.#opts.shimPrefix?.(sandbox) ?? [], this.#opts.shimNetns?.(sandbox));
         rec.shimPid = l.shimPid;
         rec.shimStartTicks = l.shimStartTicks;
         rec.pgid = l.handshake.pgid;

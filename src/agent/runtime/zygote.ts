@@ -105,14 +105,19 @@ export class ShimZygote {
     return this.#alive && this.#known.has(shimPid);
   }
 
-  /** Forks a shim for the spec; with a prefix the child execs `prefix python3 podshim.py spec`. */
-  launch(specPath: string, errPath: string, prefix: readonly string[] = []): Promise<ZygoteLaunch> {
+  /**
+   * Forks a shim for the spec; with a prefix the child execs `prefix python3 podshim.py spec`.
+   * With `netns` (and its `ip netns exec <netns>` as the prefix) the child enters that network
+   * namespace itself, as `ip netns exec` would, and runs the shim in place (the prefix is the
+   * fallback where Python has no ctypes).
+   */
+  launch(specPath: string, errPath: string, prefix: readonly string[] = [], netns?: string): Promise<ZygoteLaunch> {
     if (!this.#alive) return Promise.reject(new Error('the shim zygote is not running'));
     const id = this.#next++;
     this.#ref(true);
     return new Promise((resolve, reject) => {
       this.#waiters.set(id, { resolve, reject });
-      this.#proc.stdin!.write(`${JSON.stringify({ id, spec: specPath, err: errPath, prefix })}\n`);
+      this.#proc.stdin!.write(`${JSON.stringify({ id, spec: specPath, err: errPath, prefix, ...(netns ? { netns } : {}) })}\n`);
     });
   }
 

@@ -7,8 +7,11 @@
 #   python3 -S -E zygote.py
 #
 # Requests on stdin, one JSON object a line: {"id": N, "spec": SPEC.json, "err": FILE,
-# "prefix": [...]}; with a prefix (e.g. ip netns exec NS) the forked child execs
-# PREFIX python3 podshim.py SPEC.json instead of running the shim in place.
+# "prefix": [...], "netns": NAME}; with a prefix (e.g. ip netns exec NS) the forked child execs
+# PREFIX python3 podshim.py SPEC.json instead of running the shim in place. With "netns" (sent
+# with the equivalent prefix) it instead enters the namespace itself as `ip netns exec NAME`
+# would (enter_netns) and runs the shim in place: no exec, no fresh interpreter; the prefix is
+# only used where ctypes is missing.
 # Answers on stdout, one a line:
 #   {"id": N, "pid": SHIM_PID, "handshake": {"pid": P, "pgid": G}}   the shim runs the container
 #   {"id": N, "pid": SHIM_PID, "error": "..."}                       it ended before that
@@ -31,9 +34,63 @@ import agnhost  # noqa: E402,F401  (warmed up for forked shims)
 import subprocess  # noqa: E402,F401
 import urllib.parse  # noqa: E402,F401
 try:
-    import ctypes  # noqa: F401
-except ImportError:
-    pass
+    import ctypes
+except ImportError:  # no libffi: requests with a netns fall back to their prefix
+    ctypes = None
+
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY = 1
+MS_BIND = 4096
+MS_REC = 16384
+MS_SLAVE = 1 << 19
+MNT_DETACH = 2
+NETNS_RUN_DIR = '/run/netns'
+NETNS_ETC_DIR = '/etc/netns'
+
+
+def enter_netns(name):
+    """What `ip netns exec NAME` does before it execs (iproute2's netns_switch and bind_etc):
+    join the namespace, take a private mount namespace whose mounts do not propagate back, mount
+    a /sys describing the namespace, and bind /etc/netns/NAME/* over /etc/* (resolv.conf, hosts).
+    Only ever called in a freshly forked, single-threaded child."""
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def check(rc, what):
+        if rc != 0:
+            e = ctypes.get_errno()
+            raise OSError(e, '%s: %s' % (what, os.strerror(e)))
+
+    if '/' in name or name in ('', '.', '..'):
+        raise ValueError('invalid network namespace name %r' % (name,))
+    fd = os.open(os.path.join(NETNS_RUN_DIR, name), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        check(libc.setns(fd, CLONE_NEWNET), 'setting the network namespace to "%s"' % name)
+    finally:
+        os.close(fd)
+    check(libc.unshare(CLONE_NEWNS), 'unshare')
+    check(libc.mount(b'', b'/', b'none', MS_SLAVE | MS_REC, None), '"mount --make-rslave /"')
+    flags = 0
+    if libc.umount2(b'/sys', MNT_DETACH) != 0:
+        # No sysfs there, or one that cannot go: overlay it (read-only stays read-only).
+        try:
+            if os.statvfs('/sys').f_flag & os.ST_RDONLY:
+                flags = MS_RDONLY
+        except OSError:
+            pass
+    check(libc.mount(name.encode(), b'/sys', b'sysfs', flags, None), 'mount of /sys')
+    etc = os.path.join(NETNS_ETC_DIR, name)
+    try:
+        entries = os.listdir(etc)
+    except OSError:
+        entries = []
+    for entry in entries:
+        src = os.path.join(etc, entry).encode()
+        dst = os.path.join('/etc', entry).encode()
+        if libc.mount(src, dst, b'none', MS_BIND, None) != 0:
+            e = ctypes.get_errno()
+            os.write(2, ('Bind %s -> %s failed: %s\n' % (src.decode(), dst.decode(), os.strerror(e))).encode())
 
 
 def send(obj):
@@ -130,6 +187,9 @@ def main():
                     if fd > 2:
                         os.close(fd)
                 prefix = req.get('prefix') or []
+                if req.get('netns') and ctypes is not None:
+                    enter_netns(req['netns'])
+                    prefix = []
                 if prefix:
                     shim = os.path.join(os.path.dirname(os.path.abspath(podshim.__file__)), 'podshim.py')
                     os.execvp(prefix[0], list(prefix) + [sys.executable, '-S', '-E', '-B', shim, req['spec']])

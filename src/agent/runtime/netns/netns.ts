@@ -2,8 +2,9 @@
 // node's bridge (cbr0, the gateway address of the node's pod CIDR) by a veth pair, with an
 // address from the pod CIDR and a default route through the bridge; `ip netns exec` bind-mounts
 // the pod's /etc/netns/<ns>/resolv.conf and hosts over /etc for everything run in it. Containers
-// are the host runtime's pod shims started under `ip netns exec <pod ns>` (so they outlive the
-// agent and are re-adopted alike); `kubectl exec` runs in the pod's namespace too.
+// are the host runtime's pod shims, forked by its zygote, which enters the pod's namespace the
+// way `ip netns exec <pod ns>` does (or, without the zygote, started under that command); they
+// outlive the agent and are re-adopted alike. `kubectl exec` runs in the pod's namespace too.
 //
 // State lives in <data-dir>/netns: one record per sandbox (its namespace, veth and addresses,
 // written before the first command, so a restarted agent reuses the addresses and finishes or
@@ -140,7 +141,16 @@ export class NetnsRuntime implements PodRuntime {
   constructor(opts: NetnsRuntimeOptions) {
     this.#opts = opts;
     this.#run = opts.run ?? runCommand;
-    this.#host = new HostRuntime({ dataDir: opts.dataDir, nodeIPs: opts.nodeIPs, log: opts.log, pollMs: opts.pollMs, shimPrefix: (sb) => this.#prefixFor(sb.uid) });
+    this.#host = new HostRuntime({
+      dataDir: opts.dataDir,
+      nodeIPs: opts.nodeIPs,
+      log: opts.log,
+      pollMs: opts.pollMs,
+      shimPrefix: (sb) => this.#prefixFor(sb.uid),
+      // The zygote forks each shim and enters the pod's namespace itself (as `ip netns exec`
+      // does): no fork of the agent, no `ip` and no fresh Python per container.
+      shimNetns: (sb) => this.#netnsFor(sb.uid),
+    });
   }
 
   get #stateDir(): string {
@@ -166,11 +176,17 @@ export class NetnsRuntime implements PodRuntime {
     return r.stdout;
   }
 
+  /** The named namespace a pod's processes run in (its own, or the node's), if not the agent's. */
+  #netnsFor(uid: string): string | undefined {
+    const rec = this.#records.get(uid);
+    if (rec && !rec.hostNetwork) return rec.sandbox.id;
+    return this.#opts.nodeNetns;
+  }
+
   /** The command prefix that puts a process into a pod's network (its namespace, or the node's). */
   #prefixFor(uid: string): string[] {
-    const rec = this.#records.get(uid);
-    if (rec && !rec.hostNetwork) return ['ip', 'netns', 'exec', rec.sandbox.id];
-    return this.#opts.nodeNetns ? ['ip', 'netns', 'exec', this.#opts.nodeNetns] : [];
+    const ns = this.#netnsFor(uid);
+    return ns ? ['ip', 'netns', 'exec', ns] : [];
   }
 
   async start(): Promise<void> {
