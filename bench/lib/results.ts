@@ -3,7 +3,8 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 
-const resultsPath = new URL('../RESULTS.md', import.meta.url).pathname;
+// SVCNET_BENCH_RESULTS writes elsewhere (a trial run that must not replace the recorded figures).
+const resultsPath = process.env.SVCNET_BENCH_RESULTS ?? new URL('../RESULTS.md', import.meta.url).pathname;
 
 export interface Row {
   /** What was measured, in words. */
