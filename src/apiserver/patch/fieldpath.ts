@@ -185,14 +185,14 @@ export class FieldSet {
   }
 
   insert(path: Path): void {
-    const [first, ...rest] = path;
-    if (!first) return;
-    const k = serializePathElement(first);
-    if (rest.length === 0) {
-      this.#members.set(k, first);
-      return;
-    }
-    this.#child(first, k).insert(rest);
+    if (path.length > 0) this.#insertFrom(path, 0);
+  }
+
+  // By index, without slicing the path: inserts run for every field of every write.
+  #insertFrom(path: Path, i: number): void {
+    const pe = path[i];
+    if (i === path.length - 1) this.#members.set(serializePathElement(pe), pe);
+    else this.#child(pe).#insertFrom(path, i + 1);
   }
 
   #child(pe: PathElement, k = serializePathElement(pe)): FieldSet {
@@ -205,11 +205,14 @@ export class FieldSet {
   }
 
   has(path: Path): boolean {
-    const [first, ...rest] = path;
-    if (!first) return false;
-    const k = serializePathElement(first);
-    if (rest.length === 0) return this.#members.has(k);
-    return this.#children.get(k)?.set.has(rest) ?? false;
+    return path.length > 0 && this.#hasFrom(path, 0);
+  }
+
+  #hasFrom(path: Path, i: number): boolean {
+    const k = serializePathElement(path[i]);
+    if (i === path.length - 1) return this.#members.has(k);
+    const c = this.#children.get(k);
+    return c !== undefined && c.set.#hasFrom(path, i + 1);
   }
 
   /** The paths below pe, without pe (Set.WithPrefix). */

@@ -286,10 +286,15 @@ export function clone<T extends Json | undefined>(v: T): T {
   return v === undefined ? v : structuredClone(v);
 }
 
+const goEscaped = /[<>&\u2028\u2029]/;
+
 /** JSON as Go's encoder writes it: map keys sorted, <, > and & escaped. */
 export function goJson(v: Json): string {
   if (v === null || typeof v !== 'object') {
-    return JSON.stringify(v)
+    const s = JSON.stringify(v);
+    // Most values need no escaping; skip the five replaces for them (field paths call this often).
+    if (!goEscaped.test(s)) return s;
+    return s
       .replace(/</g, '\\u003c')
       .replace(/>/g, '\\u003e')
       .replace(/&/g, '\\u0026')

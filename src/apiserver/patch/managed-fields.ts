@@ -134,7 +134,7 @@ export interface FieldManagerContext {
   subresource?: string;
   /** Paths nobody owns at this endpoint, e.g. status on the main resource (GetResetFields). */
   resetFields?: FieldSet;
-  /** A new object of the kind, as Go's zero value serializes it (typed.zeroObject). */
+  /** A new object of the kind, as Go's zero value serializes it (typed.zeroObject); shared and frozen. */
   zero: JsonObject;
   /** Updates keep at most this many Update entries; older ones merge into "ancient-changes". */
   maxUpdateManagers?: number;

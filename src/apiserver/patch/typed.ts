@@ -30,16 +30,29 @@ export type Atom =
 
 const deducedMap: Atom = { kind: 'map', open: true, atomic: false };
 const deducedList: Atom = { kind: 'list', rel: 'atomic', keys: [] };
+const deducedScalar: Atom = { kind: 'scalar' };
 
 function deduce(v: V): Atom {
   if (isJsonObject(v)) return deducedMap;
   if (Array.isArray(v)) return deducedList;
-  return { kind: 'scalar' };
+  return deducedScalar;
 }
 
-/** The atom a schema node describes; for an untyped node, the atom of the value. */
+/** Atoms by schema node (null: the node leaves it to the value). Every write walks the same nodes. */
+const atoms = new WeakMap<SchemaNode, Atom | null>();
+
+/** The atom a schema node describes; for an untyped node, the atom of the value. Atoms are shared: never change one. */
 export function atomOf(s: SchemaNode | undefined, v: V): Atom {
   if (!s) return deduce(v);
+  let a = atoms.get(s);
+  if (a === undefined) {
+    a = schemaAtom(s);
+    atoms.set(s, a);
+  }
+  return a ?? deduce(v);
+}
+
+function schemaAtom(s: SchemaNode): Atom | null {
   if (s.intOrString) return { kind: 'scalar', schema: s };
   if (s.properties || s.additionalProperties) {
     const a: Atom = { kind: 'map', open: s.preserveUnknownFields === true, atomic: s.mapType === 'atomic' };
@@ -58,7 +71,7 @@ export function atomOf(s: SchemaNode | undefined, v: V): Atom {
     }
     return a;
   }
-  if (s.type === 'object' || s.preserveUnknownFields || !s.type) return deduce(v);
+  if (s.type === 'object' || s.preserveUnknownFields || !s.type) return null;
   return { kind: 'scalar', schema: s };
 }
 
@@ -132,7 +145,10 @@ function indexList(a: Atom & { kind: 'list' }, list: readonly Json[]): { order: 
 }
 
 interface Rules {
-  /** Called on leaves (scalars, atomic values, and containers empty on both sides); returns the output. */
+  /**
+   * Called on leaves (scalars, atomic values, and containers empty on both sides); returns the
+   * output. `path` is the walker's own stack, valid only during the call: copy it to keep it.
+   */
   leaf(path: Path, l: V, r: V): V;
   /** Called after a non-leaf node's children. */
   post?(path: Path, l: V, r: V): void;
@@ -158,7 +174,9 @@ function walk(l: V, r: V, s: SchemaNode | undefined, path: PathElement[], rules:
     const rm = isJsonObject(r) ? r : undefined;
     const out: JsonObject = {};
     const visit = (k: string, lv: V, rv: V): void => {
-      const child = walk(lv, rv, fieldSchema(a, k).schema, [...path, { field: k }], rules);
+      path.push({ field: k });
+      const child = walk(lv, rv, fieldSchema(a, k).schema, path, rules);
+      path.pop();
       if (child !== undefined) put(out, k, child);
     };
     if (lm) for (const k of Object.keys(lm)) visit(k, lm[k], rm && hasKey(rm, k) ? rm[k] : undefined);
@@ -181,7 +199,9 @@ function mergeListItems(a: Atom & { kind: 'list' }, l: readonly Json[], r: reado
   const rhs = indexList(a, r);
   const out: Json[] = [];
   const item = (pe: PathElement, lv: V, rv: V): void => {
-    const v = walk(lv, rv, a.items, [...path, pe], rules);
+    path.push(pe);
+    const v = walk(lv, rv, a.items, path, rules);
+    path.pop();
     if (v !== undefined) out.push(v);
   };
   const leftOnly = (e: Indexed): void => {

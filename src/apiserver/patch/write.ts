@@ -199,6 +199,22 @@ function withoutManagedFields(o: JsonObject): JsonObject {
   return c;
 }
 
+/**
+ * o without metadata.managedFields, copying only the top level and metadata: the comparisons
+ * read the rest, and setManagedFields writes only into metadata, so nothing deeper is shared
+ * with a writer.
+ */
+function shallowWithoutManagedFields(o: JsonObject): JsonObject {
+  const c: JsonObject = { ...o };
+  const m = c['metadata'];
+  if (isJsonObject(m)) {
+    const mc: JsonObject = { ...m };
+    delete mc['managedFields'];
+    put(c, 'metadata', mc);
+  }
+  return c;
+}
+
 function setManagedFields(o: JsonObject, managed: Managed): JsonObject {
   const m = metadataOf(o);
   delete m['managedFields'];
@@ -215,8 +231,31 @@ function resetSet(paths: ReadonlyArray<ReadonlyArray<string>> | undefined): Fiel
   return FieldSet.of(...paths.map((p): Path => p.map((field) => ({ field }))));
 }
 
+/** Zero objects by schema: building one walks the whole schema, once per kind is enough. */
+const zeroCache = new WeakMap<SchemaNode, JsonObject>();
+const noSchemaZero: JsonObject = deepFreeze({});
+
+/** The kind's zero object, shared and frozen: copy it before changing it. */
+function zeroOf(schema: SchemaNode | undefined): JsonObject {
+  if (!schema) return noSchemaZero;
+  let z = zeroCache.get(schema);
+  if (!z) {
+    z = deepFreeze(zeroObject(schema));
+    zeroCache.set(schema, z);
+  }
+  return z;
+}
+
+function deepFreeze<T extends Json>(v: T): T {
+  if (typeof v === 'object' && v !== null) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
 function fieldManagerContext(ctx: ManagedFieldsContext, apiVersion: string): FieldManagerContext {
-  const fm: FieldManagerContext = { schema: ctx.schema, apiVersion, now: ctx.now, zero: zeroObject(ctx.schema) };
+  const fm: FieldManagerContext = { schema: ctx.schema, apiVersion, now: ctx.now, zero: zeroOf(ctx.schema) };
   if (ctx.subresource) fm.subresource = ctx.subresource;
   const reset = resetSet(ctx.resetFields);
   if (reset) fm.resetFields = reset;
@@ -248,8 +287,9 @@ function isReset(list: Json | undefined): boolean {
  * without managedFields stays untracked, as in Kubernetes.
  */
 export function updateManagedFields(live: AnyObject | undefined, next: AnyObject, ctx: ManagedFieldsContext): AnyObject {
-  const liveJ = live ? toJson(live) : undefined;
-  const nextJ = toJson(next);
+  // Read only (the result copies what it changes): no deep copies on every write.
+  const liveJ = live ? (live as unknown as JsonObject) : undefined;
+  const nextJ = next as unknown as JsonObject;
   const liveMeta = liveJ && isJsonObject(liveJ['metadata']) ? liveJ['metadata'] : {};
   const nextMeta = isJsonObject(nextJ['metadata']) ? nextJ['metadata'] : {};
   let managed: Managed;
@@ -266,11 +306,11 @@ export function updateManagedFields(live: AnyObject | undefined, next: AnyObject
     }
     managed = fromNext && fromNext.size > 0 ? fromNext : decodeOrEmpty(liveMeta['managedFields']);
   }
-  const after = withoutManagedFields(nextJ);
+  const after = shallowWithoutManagedFields(nextJ);
   if (managed.size === 0 && liveJ) return toObject(after);
   const apiVersion = typeof nextJ['apiVersion'] === 'string' ? nextJ['apiVersion'] : typeof liveJ?.['apiVersion'] === 'string' ? liveJ['apiVersion'] : '';
   const fm = fieldManagerContext(ctx, apiVersion);
-  const before = liveJ ? withoutManagedFields(liveJ) : fm.zero;
+  const before = liveJ ? shallowWithoutManagedFields(liveJ) : fm.zero;
   return toObject(setManagedFields(after, recordUpdate(before, after, managed, ctx.manager, fm)));
 }
 
@@ -480,7 +520,7 @@ function serverSideApply(live: AnyObject | undefined, body: string, ctx: PatchCo
       throw e;
     }
   }
-  const base = liveJ ? withoutManagedFields(liveJ) : fm.zero;
+  const base = liveJ ? withoutManagedFields(liveJ) : structuredClone(fm.zero);
   let outcome;
   try {
     outcome = recordApply(base, config, managed, ctx.manager, ctx.force === true, fm);
