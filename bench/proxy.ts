@@ -290,7 +290,7 @@ async function programming(): Promise<Section> {
     "kube-proxy's shape is loaded with one `nft -f` for the same Services (chains per service port and per endpoint, a numgen vmap per service, the service-ips map); its change is the partial-sync transaction kube-proxy sends for one replaced endpoint, through a new `nft -f` as kube-proxy does, so it excludes kube-proxy's own Go-side work.",
     `kube-proxy's shape was not loaded at 50,000 Services: about 18 minutes on this machine (docs section 8 of service-proxy.md), beyond this bench's few-minutes budget.`,
     `Endpoints are spread over 100 nodes (about 1% local to the proxied node). The machine is shared with other work: 1-minute load average ${[...mine.values()].map((m) => m.load.toFixed(1)).join(', ')} at the start of the svcnet runs (2 cores), which stretches wall times; the CPU column (this process and its nft children) is the work itself.`,
-    'The first sync into an empty table preloads the slot maps in 2 parallel nft transactions, then switches every Service on in one transaction; every later sync is one transaction.',
+    'The first sync into an empty table sends the slot maps and service-state in transactions of 20,000 elements (at most 2 nft running at once) while the rest is still being rendered, then declares the chains and switches every Service on in one transaction; every later sync is one transaction.',
     'The data-path figures (latency and throughput through a ClusterIP against the pod IP, in a lab) are in the section proxy-datapath (bench/proxy-datapath.ts); the userspace backend against HAProxy in proxy-userspace.',
   );
   return {

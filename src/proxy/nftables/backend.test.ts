@@ -400,17 +400,38 @@ test('nftables: overlapping source ranges are merged before they reach the inter
   );
 });
 
-test('nftables: a large first sync into an empty table preloads the slot maps, then switches on in one transaction', async () => {
-  const svcs = Array.from({ length: 30 }, (_, i) => makeService(`s${i}`, { clusterIP: `10.96.1.${i}` }));
-  const slices = svcs.map((s, i) => makeSlice(s.metadata!.name!, [R(`10.244.2.${i}`), R(`10.244.3.${i}`)]));
+test('nftables: a large first sync into an empty table preloads the inert maps while rendering, then switches on in one transaction', async () => {
+  const svcs = Array.from({ length: 600 }, (_, i) => makeService(`s${i}`, { clusterIP: `10.96.${i >> 8}.${i & 255}` }));
+  const slices = svcs.map((s, i) => makeSlice(s.metadata!.name!, [R(`10.244.2.${i & 255}`), R(`10.244.3.${i & 255}`)]));
+  const state = stateOf([...svcs, ...slices]);
   const nft = new FakeNftables();
-  await new NftablesBackend({ nft, config, node, preloadThreshold: 10 }).sync(stateOf([...svcs, ...slices]), undefined);
-  assert.equal(nft.scripts.length, 4);
-  assert.doesNotMatch(nft.scripts[0], /element/);
-  for (const s of nft.scripts.slice(1, 3)) assert.match(s, /^(add element ip6? svcnet (slot-\d+|service-state) .*\n)+$/);
-  assert.match(nft.scripts[3], /add element ip svcnet service-ips/);
+  const r = await new NftablesBackend({ nft, config, node, preloadChunkElements: 100 }).sync(state, undefined);
+  assert.ok(nft.scripts.length >= 3, `${nft.scripts.length} scripts`);
+  for (const s of nft.scripts.slice(0, -1)) assert.match(s, /^add table ip svcnet\n(add map ip svcnet (slot-\d+|service-state) \{[^\n]*\n)+(add element ip svcnet (slot-\d+|service-state) [^\n]*\n)+$/);
+  const last = nft.scripts.at(-1)!;
+  assert.match(last, /add chain ip svcnet services/);
+  assert.match(last, /add element ip svcnet service-ips/);
+  assert.doesNotMatch(last, /add element ip svcnet (slot-\d+|service-state) /);
   const once = new FakeNftables();
-  await new NftablesBackend({ nft: once, config, node }).sync(stateOf([...svcs, ...slices]), undefined);
+  const r1 = await new NftablesBackend({ nft: once, config, node }).sync(state, undefined);
   assert.equal(once.scripts.length, 1);
+  assert.equal(nft.dump(), once.dump());
+  assert.equal(r.elements, r1.elements);
+});
+
+test('nftables: a table left half-preloaded by a process that died is loaded again from scratch', async () => {
+  const svcs = Array.from({ length: 600 }, (_, i) => makeService(`s${i}`, { clusterIP: `10.96.${i >> 8}.${i & 255}` }));
+  const slices = svcs.map((s, i) => makeSlice(s.metadata!.name!, [R(`10.244.2.${i & 255}`), R(`10.244.3.${i & 255}`)]));
+  const state = stateOf([...svcs, ...slices]);
+  const first = new FakeNftables();
+  await new NftablesBackend({ nft: first, config, node, preloadChunkElements: 100 }).sync(state, undefined);
+  // Only the first preload reached the kernel; the one that changes a Service's endpoints is stale.
+  const nft = new FakeNftables();
+  await nft.run(first.scripts[0].replace(/10\.244\.2\.(\d+) \. 80/g, '10.244.9.$1 . 80'));
+  const r = await new NftablesBackend({ nft, config, node }).sync(state, undefined);
+  assert.equal(r.mode, 'adopt');
+  assert.match(nft.scripts[1], /^delete table ip svcnet\n$/);
+  const once = new FakeNftables();
+  await new NftablesBackend({ nft: once, config, node }).sync(state, undefined);
   assert.equal(nft.dump(), once.dump());
 });

@@ -15,6 +15,7 @@ import {
   nftFamily,
   parseStateValue,
   renderServicePort,
+  slotMapSpec,
   stateValue,
   TableName,
   Transaction,
@@ -32,8 +33,11 @@ export interface NftablesBackendOptions {
   conntrack?: Conntrack;
   /** Called with conntrack failures (they do not fail the sync). */
   onConntrackError?: (e: unknown, f: FlowFilter) => void;
-  /** Element count from which the first sync into an empty table preloads inert elements in parallel (default 50,000). */
-  preloadThreshold?: number;
+  /**
+   * The first sync into an empty table sends the elements of inert maps (slot maps, service-state)
+   * in transactions of this many elements while it renders the rest (default 20,000).
+   */
+  preloadChunkElements?: number;
 }
 
 /** Per-key fields the diff compares (an adopted record's unknown values never equal a real one). */
@@ -65,6 +69,11 @@ function comparable(r: AppliedRecord): Comparable {
     known: false,
   };
 }
+
+/** Maps nothing reads for a key until service-ips points at it. */
+const isInert = (obj: string): boolean => obj.startsWith('slot-') || obj === 'service-state';
+/** Services rendered between two looks at what can be preloaded (and a turn of the event loop). */
+const PaceServices = 256;
 
 const objId = (o: { kind: string; name: string }): string => `${o.kind} ${o.name}`;
 const isAffinitySet = (id: string): boolean => id.startsWith('set affinity-');
@@ -132,17 +141,23 @@ class FamilySync {
     this.firewallKeys.clear();
   }
 
-  /** Reads back the service-state map and the chain names of a table an earlier process left. */
-  async adopt(nft: Nftables): Promise<boolean> {
+  /**
+   * Reads back the service-state map and the chain names of a table an earlier process left.
+   * 'partial': the table has no `services` chain, so an earlier process died while preloading it
+   * (its service-state says nothing about what exists); nothing is read.
+   */
+  async adopt(nft: Nftables): Promise<'absent' | 'adopted' | 'partial'> {
     const elems = await nft.listElements(this.f, TableName, 'map', 'service-state');
-    if (!elems) return false;
+    if (!elems) return 'absent';
+    const chains = (await nft.listChains(this.f, TableName)) ?? [];
+    if (!chains.includes('services')) return 'partial';
     for (const e of elems) {
       const key = e.key.join(' . ');
       const r = parseStateValue(key, e.value ?? []);
       this.records.set(key, r);
       if (r.clusterIP) this.clusterIPRefs.set(e.key[0], (this.clusterIPRefs.get(e.key[0]) ?? 0) + 1);
     }
-    for (const name of (await nft.listChains(this.f, TableName)) ?? []) {
+    for (const name of chains) {
       const id = `chain ${name}`;
       if (this.#baseIds.has(id)) continue;
       this.objects.add(id);
@@ -151,11 +166,25 @@ class FamilySync {
       m = /^slot-(\d+)-a(\d+)$/.exec(name);
       if (m) this.objects.add(`set affinity-${m[2]}-${m[1]}`);
     }
-    return true;
+    return 'adopted';
+  }
+
+  /**
+   * Moves tx's additions to inert maps (nothing reads a slot map's key or service-state until
+   * service-ips points at the key) into a preload transaction that declares them, when there are
+   * at least `min`.
+   */
+  takeInert(tx: Transaction, min: number): Transaction | undefined {
+    const chunk = tx.takeElements(isInert, min);
+    if (!chunk) return undefined;
+    // Declarations come first in the script, so the preload may create the table and its maps.
+    chunk.addTable();
+    for (const obj of chunk.elementTargets()) chunk.define(obj === 'service-state' ? this.#base.find((o) => o.name === obj)! : slotMapSpec(Number(obj.slice('slot-'.length)), this.f));
+    return chunk;
   }
 
   /** Renders one sync of this family into tx; returns the conntrack flows to clear once it applied. */
-  render(tx: Transaction, state: ProxyState, changed: ReadonlySet<NamespacedName> | undefined, mode: SyncResult['mode']): FlowFilter[] {
+  async render(tx: Transaction, state: ProxyState, changed: ReadonlySet<NamespacedName> | undefined, mode: SyncResult['mode'], pace?: () => Promise<void>): Promise<FlowFilter[]> {
     const flows: FlowFilter[] = [];
     const full = mode !== 'incremental';
     if (full || !this.declared) {
@@ -170,14 +199,18 @@ class FamilySync {
       for (const id of this.objects) {
         const [kind, name] = id.split(' ') as ['chain' | 'map' | 'set', string];
         if (kind === 'map') {
-          tx.define({ kind, name, decl: `{ type ${this.f === 'ip' ? 'ipv4_addr' : 'ipv6_addr'} . inet_proto . inet_service : ${this.f === 'ip' ? 'ipv4_addr' : 'ipv6_addr'} . inet_service ; }` });
+          tx.define(slotMapSpec(Number(name.slice('slot-'.length)), this.f));
           tx.flush(kind, name);
         }
       }
     }
 
     const services = full || !changed ? new Set([...state.services.keys(), ...this.byService.keys()]) : changed;
-    for (const name of services) this.#syncService(tx, name, state.services.get(name), flows);
+    let i = 0;
+    for (const name of services) {
+      this.#syncService(tx, name, state.services.get(name), flows);
+      if (pace && ++i % PaceServices === 0) await pace();
+    }
     if (full) {
       // Keys an earlier process left that no Service claims any more.
       for (const r of [...this.records.values()]) if (isAdopted(r)) this.#diffKey(tx, comparable(r), undefined, flows);
@@ -355,9 +388,58 @@ class FamilySync {
   }
 }
 
-/** Element count from which the first sync into an empty table preloads inert elements in parallel. */
-const PreloadThreshold = 50_000;
+const PreloadChunkElements = 20_000;
+/** Preload transactions running at once (nft parses on one core each; Node renders meanwhile). */
 const PreloadParallelism = 2;
+
+/** Runs preload transactions, at most `limit` at once, in the order they come. */
+class Preloader {
+  readonly #nft: Nftables;
+  readonly #limit: number;
+  readonly #done: Promise<void>[] = [];
+  readonly #queue: (() => void)[] = [];
+  #running = 0;
+  elements = 0;
+  bytes = 0;
+
+  constructor(nft: Nftables, limit: number) {
+    this.#nft = nft;
+    this.#limit = limit;
+  }
+
+  get started(): boolean {
+    return this.#done.length > 0;
+  }
+
+  add(tx: Transaction): void {
+    const script = String(tx);
+    this.elements += tx.elementCount;
+    this.bytes += script.length;
+    const p = new Promise<void>((resolve, reject) => {
+      const start = (): void => {
+        this.#running++;
+        this.#nft
+          .run(script)
+          .then(resolve, reject)
+          .finally(() => {
+            this.#running--;
+            this.#queue.shift()?.();
+          });
+      };
+      if (this.#running < this.#limit) start();
+      else this.#queue.push(start);
+    });
+    // Awaited in settle(); until then a failure must not count as unhandled.
+    p.catch(() => {});
+    this.#done.push(p);
+  }
+
+  /** Waits for every preload; rejects with the first failure. */
+  async settle(): Promise<void> {
+    const failed = (await Promise.allSettled(this.#done)).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+}
 
 /** The nftables data plane: one table `svcnet` per IP family, both sent in one transaction. */
 export class NftablesBackend implements ProxyBackend {
@@ -368,13 +450,13 @@ export class NftablesBackend implements ProxyBackend {
   readonly #onConntrackError: ((e: unknown, f: FlowFilter) => void) | undefined;
   #needFull = false;
   #started = false;
-  readonly #preloadThreshold: number;
+  readonly #preloadChunk: number;
 
   constructor(o: NftablesBackendOptions) {
     this.#nft = o.nft;
     this.#conntrack = o.conntrack;
     this.#onConntrackError = o.onConntrackError;
-    this.#preloadThreshold = o.preloadThreshold ?? PreloadThreshold;
+    this.#preloadChunk = o.preloadChunkElements ?? PreloadChunkElements;
     this.#families = o.config.families.map((f) => new FamilySync(nftFamily(f), o.config, o.node));
   }
 
@@ -388,7 +470,15 @@ export class NftablesBackend implements ProxyBackend {
     if (!this.#started) {
       mode = 'adopt';
       fresh = true;
-      for (const fs of this.#families) if (await fs.adopt(this.#nft)) fresh = false;
+      const partial: FamilySync[] = [];
+      for (const fs of this.#families) {
+        const a = await fs.adopt(this.#nft);
+        if (a === 'adopted') fresh = false;
+        if (a === 'partial') partial.push(fs);
+      }
+      // A half-preloaded table carries no rule yet (its chains come with the last transaction):
+      // start it over.
+      if (partial.length) await this.#nft.run(partial.map((fs) => `delete table ${fs.f} ${TableName}\n`).join(''));
       this.#started = true;
     } else if (this.#needFull) {
       mode = 'full';
@@ -396,26 +486,36 @@ export class NftablesBackend implements ProxyBackend {
     }
     const txs = this.#families.map((fs) => new Transaction(fs.f));
     let flows: FlowFilter[] = [];
+    // The first sync into an empty table: the elements of inert maps go to the kernel in
+    // transactions of their own while the rest renders (nft parses them on the other core), and
+    // the last transaction declares the chains and switches every Service on. Elsewhere, and when
+    // there are fewer elements than one preload transaction, a sync is one transaction.
+    const pre = fresh ? new Preloader(this.#nft, PreloadParallelism) : undefined;
+    const preload = (min: number): void => {
+      if (!pre) return;
+      this.#families.forEach((fs, i) => {
+        const chunk = fs.takeInert(txs[i], min);
+        if (chunk) pre.add(chunk);
+      });
+    };
+    const pace = pre
+      ? async (): Promise<void> => {
+          preload(this.#preloadChunk);
+          // Lets the running nft processes read their scripts.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      : undefined;
     try {
-      this.#families.forEach((fs, i) => (flows = flows.concat(fs.render(txs[i], state, mode === 'incremental' ? changed : undefined, mode))));
-      let script: string;
-      const elements = txs.reduce((a, t) => a + t.elementCount, 0);
-      if (fresh && elements >= this.#preloadThreshold) {
-        // An empty table: nothing uses the slot maps until service-ips points at their keys, so
-        // their elements load in parallel transactions between the declarations and the one
-        // transaction that switches every Service on.
-        const parts = txs.map((t) => t.renderParts((obj) => obj.startsWith('slot-') || obj === 'service-state', PreloadParallelism));
-        const head = parts.map((p) => p.head).join('');
-        await this.#nft.run(head);
-        const inert = Array.from({ length: PreloadParallelism }, (_, i) => parts.map((p) => p.inert[i]).join('')).filter((x) => x !== '');
-        await Promise.all(inert.map((x) => this.#nft.run(x)));
-        const rest = parts.map((p) => p.rest).join('');
-        if (rest) await this.#nft.run(rest);
-        script = head + inert.join('') + rest;
-      } else {
-        script = txs.map(String).join('');
-        if (script) await this.#nft.run(script);
+      try {
+        for (let i = 0; i < this.#families.length; i++) flows = flows.concat(await this.#families[i].render(txs[i], state, mode === 'incremental' ? changed : undefined, mode, pace));
+        preload(pre?.started ? 1 : this.#preloadChunk);
+      } finally {
+        await pre?.settle().catch(() => {});
       }
+      await pre?.settle();
+      // The declarations, the rules, the other elements: every Service switched on at once.
+      const script = txs.map(String).join('');
+      if (script) await this.#nft.run(script);
       this.#needFull = false;
       for (const f of flows) {
         try {
@@ -424,7 +524,8 @@ export class NftablesBackend implements ProxyBackend {
           this.#onConntrackError?.(e, f);
         }
       }
-      return { mode, elements, bytes: script.length };
+      const elements = txs.reduce((a, t) => a + t.elementCount, 0) + (pre?.elements ?? 0);
+      return { mode, elements, bytes: script.length + (pre?.bytes ?? 0) };
     } catch (e) {
       // What is in memory may no longer match the kernel: the next sync re-sends everything.
       this.#needFull = true;

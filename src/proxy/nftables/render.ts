@@ -350,6 +350,9 @@ export function dispatchObjects(name: string, fc: FamilyConfig): ObjectSpec[] {
   return out;
 }
 
+/** Map slot-K: key → endpoint address . port. */
+export const slotMapSpec = (k: number, f: NftFamily): ObjectSpec => ({ kind: 'map', name: slotMap(k), decl: `{ type ${keyType(f)} : ${addrType(f)} . inet_service ; }` });
+
 function pickObjects(o: number, n: number, t: number, f: NftFamily): ObjectSpec[] {
   const out: ObjectSpec[] = [];
   const rules: string[] = [];
@@ -358,7 +361,7 @@ function pickObjects(o: number, n: number, t: number, f: NftFamily): ObjectSpec[
   for (let i = o; i < o + n; i++) {
     if (t) rules.push(`${f} saddr . ${k} @${affinitySet(t, i)} goto ${slotChain(i, t)}`);
     vmap.push(`${i} : goto ${slotChain(i, t)}`);
-    out.push({ kind: 'map', name: slotMap(i), decl: `{ type ${keyType(f)} : ${addrType(f)} . inet_service ; }` });
+    out.push(slotMapSpec(i, f));
     out.push({ kind: 'chain', name: slotChain(i, 0), rules: [`dnat ${f} to ${k} map @${slotMap(i)}`] });
     if (t) {
       out.push({ kind: 'set', name: affinitySet(t, i), decl: `{ type ${addrType(f)} . ${keyType(f)} ; flags dynamic,timeout ; timeout ${t}s ; size 65535 ; }` });
@@ -441,25 +444,27 @@ export class Transaction {
   }
 
   /**
-   * The script in three parts, for loading an empty table: declarations and rules; the element
-   * additions to inert objects (maps nothing reads until service-ips points at their keys), dealt
-   * into `parts` scripts that may run side by side; and the rest, which switches Services on.
+   * Moves the element additions to the objects `filter` accepts into a new transaction of their
+   * own, when there are at least `min` of them (a preload, see NftablesBackend); else undefined.
    */
-  renderParts(isInert: (obj: string) => boolean, parts: number): { head: string; inert: string[]; rest: string } {
-    const t = `${this.#f} ${TableName}`;
-    const lines = (l: string[]): string => (l.length ? `${l.join('\n')}\n` : '');
-    const inert: string[][] = Array.from({ length: parts }, () => []);
-    const rest: string[] = [];
+  takeElements(filter: (obj: string) => boolean, min: number): Transaction | undefined {
     let n = 0;
-    for (const [obj, elems] of this.#dels) for (let i = 0; i < elems.length; i += ElementBatch) rest.push(`delete element ${t} ${obj} { ${elems.slice(i, i + ElementBatch).join(', ')} }`);
-    for (const [obj, elems] of this.#adds) {
-      for (let i = 0; i < elems.length; i += ElementBatch) {
-        const line = `add element ${t} ${obj} { ${elems.slice(i, i + ElementBatch).join(', ')} }`;
-        if (isInert(obj)) inert[n++ % parts].push(line);
-        else rest.push(line);
-      }
+    for (const [obj, l] of this.#adds) if (filter(obj)) n += l.length;
+    if (n === 0 || n < min) return undefined;
+    const out = new Transaction(this.#f);
+    for (const [obj, l] of this.#adds) {
+      if (!filter(obj)) continue;
+      out.#adds.set(obj, l);
+      this.#adds.delete(obj);
     }
-    return { head: lines([...this.#head, ...this.#rules, ...this.#flushes]), inert: inert.map(lines), rest: lines([...rest, ...this.#tail]) };
+    out.#elementCount = n;
+    this.#elementCount -= n;
+    return out;
+  }
+
+  /** The objects this transaction adds elements to. */
+  elementTargets(): string[] {
+    return [...this.#adds.keys()];
   }
 
   toString(): string {
