@@ -22,6 +22,13 @@
 // fsync per commit for power-loss durability, at a large cost in write rate. (OFF would also
 // survive a killed process, but could corrupt the database on power loss; NORMAL cannot.)
 //
+// Group commit: txn() queues its operations, and every transaction queued in one turn of the
+// event loop (e.g. the creates of many concurrent requests) is applied in order, each at its
+// own revision and with its own conditions, inside one SQLite transaction, then committed
+// once. No caller hears of its write (its promise settles) before that commit has returned, so
+// the durability above holds for every acknowledged write; one commit's WAL pages and syscalls
+// serve the whole batch instead of each write paying for its own.
+//
 // Exclusivity: locking_mode=EXCLUSIVE makes the connection take and keep SQLite's exclusive
 // file lock at open (an fcntl lock, which the kernel releases when the process dies, so there
 // is no stale lock file to clean up). A second process then fails at once with a clear error.
@@ -84,6 +91,16 @@ interface ChangeRow {
 
 type Stmt<P extends unknown[], R> = Database.Statement<P, R>;
 
+/** A txn() waiting for the next group commit. */
+interface QueuedTxn {
+  ops: readonly TxnOp[];
+  resolve(r: TxnResult): void;
+  reject(e: unknown): void;
+}
+
+/** What one queued transaction came to inside a batch: its plan, or the error of its conditions. */
+type TxnOutcome = { plan: TxnPlan; err?: undefined } | { plan?: undefined; err: unknown };
+
 /**
  * Where `sqlite:<path>` keeps its file: a path naming a file (an existing file, or a name
  * ending in .db, .sqlite or .sqlite3) is used as is; anything else is a data dir holding
@@ -129,8 +146,10 @@ export class SqliteStore implements Store {
   readonly #upsertKv: Stmt<[string, number, number, number], unknown>;
   readonly #deleteKv: Stmt<[string], unknown>;
   readonly #setMeta: Stmt<[string, number], unknown>;
-  readonly #txn: (ops: readonly TxnOp[]) => TxnPlan;
+  readonly #txnBatch: (batch: ReadonlyArray<readonly TxnOp[]>) => TxnOutcome[];
   readonly #compact: (revision: number) => void;
+  #queue: QueuedTxn[] = [];
+  #flushScheduled = false;
 
   /** Opens (creating when missing) the store at `path`: a data dir or a database file. */
   static async open(path: string, opts: SqliteStoreOptions = {}): Promise<SqliteStore> {
@@ -217,26 +236,40 @@ export class SqliteStore implements Store {
     this.#deleteKv = db.prepare('DELETE FROM kv WHERE key = ?');
     this.#setMeta = db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value');
 
-    this.#txn = db.transaction((ops: readonly TxnOp[]): TxnPlan => {
-      const revision = this.#revision + 1;
-      const logIds = new Map<string, number>();
-      const plan = planTxn(ops, revision, (key) => {
-        const row = this.#getKv.get(key);
-        if (!row) return undefined;
-        logIds.set(key, row[4]);
-        return toKv(row);
-      });
-      for (const w of plan.writes) {
-        const prevId = logIds.get(w.key) ?? null;
-        if (w.kv) {
-          const id = Number(this.#insertLog.run(revision, w.key, w.kv.createRevision, w.kv.value, prevId).lastInsertRowid);
-          this.#upsertKv.run(w.key, w.kv.createRevision, revision, id);
-        } else {
-          this.#insertLog.run(revision, w.key, w.prev!.createRevision, null, prevId);
-          this.#deleteKv.run(w.key);
+    // One SQLite transaction for a batch of store transactions, each at the next revision. A
+    // transaction whose conditions fail has written nothing (planTxn reads and checks before
+    // any write) and is reported alone; an error while writing rolls the whole batch back.
+    this.#txnBatch = db.transaction((batch: ReadonlyArray<readonly TxnOp[]>): TxnOutcome[] => {
+      let revision = this.#revision;
+      const out: TxnOutcome[] = [];
+      for (const ops of batch) {
+        const logIds = new Map<string, number>();
+        let plan: TxnPlan;
+        try {
+          plan = planTxn(ops, revision + 1, (key) => {
+            const row = this.#getKv.get(key);
+            if (!row) return undefined;
+            logIds.set(key, row[4]);
+            return toKv(row);
+          });
+        } catch (err) {
+          out.push({ err });
+          continue;
         }
+        revision = plan.revision;
+        for (const w of plan.writes) {
+          const prevId = logIds.get(w.key) ?? null;
+          if (w.kv) {
+            const id = Number(this.#insertLog.run(revision, w.key, w.kv.createRevision, w.kv.value, prevId).lastInsertRowid);
+            this.#upsertKv.run(w.key, w.kv.createRevision, revision, id);
+          } else {
+            this.#insertLog.run(revision, w.key, w.prev!.createRevision, null, prevId);
+            this.#deleteKv.run(w.key);
+          }
+        }
+        out.push({ plan });
       }
-      return plan;
+      return out;
     });
 
     const dropSuperseded = db.prepare('DELETE FROM log WHERE id < ? AND id NOT IN (SELECT max(id) FROM log WHERE id < ? GROUP BY key)');
@@ -322,10 +355,63 @@ export class SqliteStore implements Store {
 
   async txn(ops: readonly TxnOp[]): Promise<TxnResult> {
     this.#check();
-    const plan = this.#txn(ops);
+    return new Promise<TxnResult>((resolve, reject) => {
+      this.#queue.push({ ops, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        // After the I/O callbacks of this loop turn: every request that reached its write in
+        // this turn joins the batch.
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  /** Commits every queued transaction in one SQLite transaction, then settles them in order. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#queue;
+    this.#queue = [];
+    if (batch.length === 0) return;
+    if (this.#closed) {
+      for (const q of batch) q.reject(new StoreError('Closed', 'store closed'));
+      return;
+    }
+    let outcomes: TxnOutcome[];
+    try {
+      outcomes = this.#txnBatch(batch.map((q) => q.ops));
+    } catch (e) {
+      // SQLite itself failed and nothing of the batch was kept: each transaction again on its
+      // own, so that only the one that cannot be written fails.
+      outcomes =
+        batch.length === 1
+          ? [{ err: e }]
+          : batch.map((q): TxnOutcome => {
+              try {
+                const [one] = this.#txnBatch([q.ops]);
+                if (one?.plan) this.#committed(one.plan);
+                return one ?? { err: new Error('store: no outcome') };
+              } catch (err) {
+                return { err };
+              }
+            });
+      this.#settle(batch, outcomes);
+      return;
+    }
+    for (const o of outcomes) if (o.plan) this.#committed(o.plan);
+    this.#settle(batch, outcomes);
+  }
+
+  #committed(plan: TxnPlan): void {
     this.#revision = plan.revision;
     this.#hub.publish(plan.revision, plan.events);
-    return { revision: plan.revision, results: plan.results };
+  }
+
+  #settle(batch: readonly QueuedTxn[], outcomes: readonly TxnOutcome[]): void {
+    batch.forEach((q, i) => {
+      const o = outcomes[i];
+      if (o?.plan) q.resolve({ revision: o.plan.revision, results: o.plan.results });
+      else q.reject(o ? o.err : new Error('store: no outcome'));
+    });
   }
 
   async create(key: string, value: string): Promise<KeyValue> {
@@ -373,6 +459,8 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Writes already asked for are committed, not dropped.
+    this.#flush();
     this.#closed = true;
     this.#hub.closeAll(new StoreError('Closed', 'store closed'));
     this.#db.close();
