@@ -21,14 +21,24 @@ export const defaultClusterConfig: ClusterConfig = {
   nodePortRange: { base: 30000, size: 2768 },
 };
 
+/** Families by the CIDRs' text: every Service write asks, the CIDRs seldom change. */
+const familiesByCIDRs = new Map<string, readonly IPFamily[]>();
+
 /** The configured IP families, primary first. */
 export function clusterIPFamilies(cfg: ClusterConfig): IPFamily[] {
-  const out: IPFamily[] = [];
-  for (const c of cfg.serviceCIDRs) {
-    const f = parseCIDRSloppy(c)?.ip.family;
-    if (f && !out.includes(f)) out.push(f);
+  const key = cfg.serviceCIDRs.join(',');
+  let families = familiesByCIDRs.get(key);
+  if (!families) {
+    const out: IPFamily[] = [];
+    for (const c of cfg.serviceCIDRs) {
+      const f = parseCIDRSloppy(c)?.ip.family;
+      if (f && !out.includes(f)) out.push(f);
+    }
+    if (familiesByCIDRs.size >= 64) familiesByCIDRs.clear();
+    familiesByCIDRs.set(key, out);
+    families = out;
   }
-  return out;
+  return [...families];
 }
 
 /**

@@ -5,7 +5,7 @@
 // is answered only when the store has compacted the revisions the watch needs.
 import { writableMeta, type AnyObject, type ResourceInfo } from '../../api/index.ts';
 import type { Store, StoreEvent, Watch } from '../../store/index.ts';
-import { decodeKv, deepFreeze } from './codec.ts';
+import { copyObject, decodeKv, deepFreeze } from './codec.ts';
 import { logger } from '../../util/index.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -52,7 +52,7 @@ export interface CacheWatcher {
 const log = logger('cacher');
 
 function stamp(obj: AnyObject, rv: number): AnyObject {
-  const copy = structuredClone(obj);
+  const copy = copyObject(obj);
   writableMeta(copy).resourceVersion = String(rv);
   return deepFreeze(copy);
 }

@@ -39,6 +39,31 @@ export function decodeKv(kv: KeyValue): AnyObject {
   return decodeFromStore(kv.value, kv.modRevision);
 }
 
+/**
+ * A deep copy of a JSON-shaped value, as structuredClone makes it but several times faster for
+ * plain objects and arrays (every write copies objects a few times). Anything else inside (a
+ * Date, a typed array) is copied by structuredClone.
+ */
+export function copyObject<T>(v: T): T {
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = copyObject(v[i] as unknown);
+    return out as T;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return structuredClone(v);
+  const src = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(src)) {
+    const x = copyObject(src[k]);
+    // An own "__proto__" key stays a key (an assignment would set the prototype).
+    if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+    else out[k] = x;
+  }
+  return out as T;
+}
+
 /** Freezes a JSON object deeply: cached objects are shared and must never be mutated. */
 export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {

@@ -3,6 +3,7 @@
 import { forbidden, notFound, Namespaces, allResources, type ResourceInfo } from '../../api/index.ts';
 import type { Store } from '../../store/index.ts';
 import { ResourceStorage, type ManagedFieldsUpdater } from './storage.ts';
+import { decodeKv } from './codec.ts';
 import type { StorageHooks, StrategyFactory } from './strategy.ts';
 
 export interface RegistryOptions {
@@ -18,6 +19,8 @@ export class Registry {
   readonly store: Store;
   #byPath = new Map<string, ResourceStorage>();
   #byResource = new Map<ResourceInfo, ResourceStorage>();
+  /** Whether a namespace is terminating, as of a revision of its key (for #checkNamespace). */
+  #namespaces = new Map<string, { modRevision: number; terminating: boolean }>();
 
   constructor(opts: RegistryOptions) {
     this.store = opts.store;
@@ -64,9 +67,18 @@ export class Registry {
   }
 
   async #checkNamespace(namespace: string, gr: { group: string; resource: string }, name: string): Promise<void> {
-    const ns = await this.storage(Namespaces).getKv(undefined, namespace);
-    if (!ns) throw notFound({ group: '', resource: 'namespaces' }, namespace);
-    if (ns.obj.metadata?.deletionTimestamp) {
+    // Read from the store (a namespace deleted a moment ago must stop creates at once), but
+    // decode a namespace only when it changed: every create in it asks.
+    const storage = this.storage(Namespaces);
+    const kv = await this.store.get(storage.key(undefined, namespace));
+    if (!kv) throw notFound({ group: '', resource: 'namespaces' }, namespace);
+    let seen = this.#namespaces.get(namespace);
+    if (seen?.modRevision !== kv.modRevision) {
+      seen = { modRevision: kv.modRevision, terminating: !!decodeKv(kv).metadata?.deletionTimestamp };
+      if (this.#namespaces.size >= 4096) this.#namespaces.clear();
+      this.#namespaces.set(namespace, seen);
+    }
+    if (seen.terminating) {
       throw forbidden(gr, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
     }
   }

@@ -23,7 +23,7 @@ import {
 import { isStoreError, type KeyValue, type Store } from '../../store/index.ts';
 import type { DeleteOptions, PropagationPolicy } from '../../client/index.ts';
 import { Cacher, type DeliveredEvent, type ObjectFilter } from './cacher.ts';
-import { decodeKv, encodeForStore, nowTime, objectKey, resourcePrefix } from './codec.ts';
+import { copyObject, decodeKv, encodeForStore, nowTime, objectKey, resourcePrefix } from './codec.ts';
 import { buildMatcher, type Matcher } from './filters.ts';
 import type { ResourceStrategy, StorageHooks, WriteContext } from './strategy.ts';
 
@@ -383,9 +383,9 @@ export class ResourceStorage {
     // the registry allocates anything.
     if (!req.managed) this.#managedFields?.(undefined, obj, ctx, undefined);
     // Hooks (allocators) change the object; a retry starts again from what was asked.
-    const pristine = structuredClone(obj);
+    const pristine = copyObject(obj);
     for (let attempt = 0; ; attempt++) {
-      const cur = attempt === 0 ? obj : structuredClone(pristine);
+      const cur = attempt === 0 ? obj : copyObject(pristine);
       // As kube's registry: BeginCreate (allocation) first, then PrepareForCreate and validation.
       const hook = await this.#hooks.beforeCreate?.(ctx, cur);
       try {
@@ -435,14 +435,14 @@ export class ResourceStorage {
     const preconditionRv = parseRv(meta.resourceVersion, 'resourceVersion');
     return this.#guaranteedUpdate(namespace, name, req, subresource, preconditionRv !== undefined, (live) => {
       if (!live) {
-        if (this.#strategy.allowCreateOnUpdate && !subresource) return { create: structuredClone(input) };
+        if (this.#strategy.allowCreateOnUpdate && !subresource) return { create: copyObject(input) };
         throw notFound(this.gr, name);
       }
       if (preconditionRv !== undefined && String(preconditionRv) !== live.metadata?.resourceVersion) throw conflict(this.gr, name);
       if (preconditionRv === undefined && !this.#strategy.allowUnconditionalUpdate) {
         throw invalid(this.#gk(), name, [fieldErrors.invalid('metadata.resourceVersion', 0, 'must be specified for an update')]);
       }
-      return { update: structuredClone(input) };
+      return { update: copyObject(input) };
     });
   }
 
@@ -454,7 +454,7 @@ export class ResourceStorage {
         const obj = await patcher(undefined);
         return { create: obj, managed: true };
       }
-      const obj = await patcher(structuredClone(live));
+      const obj = await patcher(copyObject(live));
       const m = writableMeta(obj);
       if (m.name !== undefined && m.name !== name) throw badRequest(`the name of the object (${m.name}) does not match the name on the URL (${name})`);
       // A resourceVersion the patch carries is a precondition.
@@ -482,7 +482,7 @@ export class ResourceStorage {
     for (let attempt = 0; ; attempt++) {
       const kv = await this.#store.get(key);
       const live = kv ? decodeKv(kv) : undefined;
-      const d = await decide(live ? structuredClone(live) : undefined);
+      const d = await decide(live ? copyObject(live) : undefined);
       if (d.create) {
         const cm = writableMeta(d.create);
         cm.name = name;
@@ -596,7 +596,7 @@ export class ResourceStorage {
       if (pre?.resourceVersion && pre.resourceVersion !== lm.resourceVersion) {
         throw conflict(this.gr, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${lm.resourceVersion ?? ''}`);
       }
-      const next = structuredClone(live);
+      const next = copyObject(live);
       const nm = writableMeta(next);
       let pending = this.#applyPropagation(nm, opts.propagationPolicy, !!lm.deletionTimestamp);
       const grace = this.#gracePeriod(live, opts.gracePeriodSeconds);

@@ -61,7 +61,7 @@ export function parseRange(cidr: string): IPRange {
     family,
     size,
     staticBand: Math.min(Math.max(16, Math.floor(size / 16)), 256, size),
-    addressAt: (offset) => ipaddr.fromByteArray(fromBig(network + BigInt(offset), len)).toString(),
+    addressAt: family === 'IPv4' ? ipv4At(Number(network)) : (offset) => ipaddr.fromByteArray(fromBig(network + BigInt(offset), len)).toString(),
     offsetOf: (ip) => {
       let a: ipaddr.IPv4 | ipaddr.IPv6;
       try {
@@ -74,6 +74,14 @@ export function parseRange(cidr: string): IPRange {
       if (off < 1n || off > BigInt(size)) return undefined;
       return Number(off);
     },
+  };
+}
+
+/** IPv4 offsets in plain numbers (every allocation probes a few; BigInt and ipaddr cost more). */
+function ipv4At(network: number): (offset: number) => string {
+  return (offset) => {
+    const v = network + offset;
+    return `${Math.floor(v / 0x1000000) & 0xff}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
   };
 }
 
