@@ -20,6 +20,7 @@ import { startAgentServer, type AgentServer } from './server.ts';
 import { ensureServingCert } from './tls.ts';
 import type { NodePlugin, RunningPlugin } from './plugins.ts';
 import { assertNetnsModeAllowed } from './runtime/netns/guard.ts';
+import { RequestGate } from './apigate.ts';
 
 export type AgentMode = 'host' | 'netns';
 
@@ -60,6 +61,8 @@ export interface AgentOptions {
   nodeStatusUpdateMs?: number;
   /** Status is posted at least this often even when unchanged, ms (kubelet: 5 min). */
   nodeStatusReportMs?: number;
+  /** API requests in flight at once (watches aside); Events wait behind the rest. Default 8. */
+  apiConcurrency?: number;
   /** Log file size before rotation (kubelet's containerLogMaxSize, 10 MiB). */
   maxLogBytes?: number;
   nodeLabels?: Record<string, string>;
@@ -97,7 +100,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   mkdirSync(podsDir, { recursive: true, mode: 0o700 });
   const nodeIPs = o.nodeIPs?.length ? o.nodeIPs : o.mode === 'host' ? ['127.0.0.1'] : defaultNodeIPs();
   const hostname = o.hostname ?? o.nodeName;
-  const client = o.client;
+  const gate = new RequestGate(o.apiConcurrency ?? 8);
+  const client = gate.client(o.client);
   let machine: MachineInfo = machineInfo(dataDir);
   if (o.mode === 'netns') assertNetnsModeAllowed(o.allowHostNetworkNamespace ?? false);
   const factory = runtimeFactories[o.mode];
@@ -105,7 +109,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const runtime = o.runtime ?? factory!({ dataDir: join(dataDir, 'runtime'), nodeName: o.nodeName, nodeIPs, log: log.child({ runtime: o.mode }) });
   await runtime.start();
   const records = loadPodRecords(podsDir);
-  const recorder = new EventRecorder(client, 'kubelet', o.nodeName);
+  const recorder = new EventRecorder(gate.client(o.client, 'low'), 'kubelet', o.nodeName);
   const images = new ImageTable(o.imageTablePath ?? join(dataDir, 'images.yaml'));
   images.reload();
   const backoff = new Backoff(o.backoffInitialMs ?? 10_000, o.backoffMaxMs ?? 300_000);
@@ -337,7 +341,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   // ---- node plugins (proxy, DNS) ----
   const plugins: RunningPlugin[] = [];
   for (const p of o.plugins ?? []) {
-    plugins.push(await p.start({ client, nodeName: o.nodeName, mode: o.mode, nodeIPs, dataDir: join(dataDir, 'plugins', p.name), informers, log: log.child({ plugin: p.name }) }));
+    plugins.push(await p.start({ client: o.client, nodeName: o.nodeName, mode: o.mode, nodeIPs, dataDir: join(dataDir, 'plugins', p.name), informers, log: log.child({ plugin: p.name }) }));
     log.info({ plugin: p.name }, 'node plugin started');
   }
   log.info({ port: server.port, pods: workers.size, mode: o.mode }, 'agent ready');

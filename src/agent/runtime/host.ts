@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../util/index.ts';
 import { allocateAddress } from './ipam.ts';
 import { findExecutable, launchShim, processAlive, pythonCommand, ptyShimPath, rfc3339Nano } from './process.ts';
-import { ShimZygote, type ZygoteExec } from './zygote.ts';
+import { ShimZygote, type RunResult, type ZygoteExec } from './zygote.ts';
 import type { ContainerInfo, ContainerSpec, ExecOptions, ExecProcess, ExecResult, PodRuntime, Sandbox, SandboxConfig } from './types.ts';
 
 export interface HostRuntimeOptions {
@@ -155,6 +155,11 @@ export class HostRuntime implements PodRuntime {
 
   sandboxes(): Sandbox[] {
     return [...this.#sandboxes.values()];
+  }
+
+  /** Runs a short command from the zygote (no fork of the agent); undefined when none runs. */
+  runFromZygote(argv: readonly string[], input?: string): Promise<RunResult> | undefined {
+    return this.#zygote?.alive ? this.#zygote.run(argv, input) : undefined;
   }
 
   containers(): ContainerInfo[] {

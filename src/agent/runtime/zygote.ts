@@ -18,8 +18,16 @@ export interface ZygoteLaunch {
   handshake: ShimHandshake;
 }
 
+/** What a command run by the zygote gave. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
 interface Answer {
   id?: number;
+  result?: RunResult;
   pid?: number;
   handshake?: ShimHandshake;
   error?: string;
@@ -63,6 +71,7 @@ export class ShimZygote {
   readonly #execs = new Map<string, PendingExec>();
   readonly #execExits = new Map<number, (code: number) => void>();
   readonly #idWaiters = new Map<number, (pid: number, exited: Promise<number>) => void>();
+  readonly #runWaiters = new Map<number, { resolve: (r: RunResult) => void; reject: (e: Error) => void }>();
   #activeExecs = 0;
 
   readonly #socketPath: string | undefined;
@@ -121,6 +130,20 @@ export class ShimZygote {
     });
   }
 
+  /**
+   * Runs a short command (`ip -batch -`, sysctl) from a helper the zygote forks, with `input` on
+   * its stdin: a fork of the agent's own process would block its event loop for every command.
+   */
+  run(argv: readonly string[], input?: string): Promise<RunResult> {
+    if (!this.#alive) return Promise.reject(new Error('the shim zygote is not running'));
+    const id = this.#next++;
+    this.#ref(true);
+    return new Promise((resolve, reject) => {
+      this.#runWaiters.set(id, { resolve, reject });
+      this.#proc.stdin!.write(`${JSON.stringify({ id, run: { argv, input: input ?? '' } })}\n`);
+    });
+  }
+
   #onData(s: string): void {
     this.#buf += s;
     for (let nl = this.#buf.indexOf('\n'); nl >= 0; nl = this.#buf.indexOf('\n')) {
@@ -142,6 +165,14 @@ export class ShimZygote {
         }
         if (this.#known.delete(a.exit)) this.onExit(a.exit, a.code ?? null, a.signal ?? null);
         else this.#early.set(a.exit, { code: a.code ?? null, signal: a.signal ?? null });
+        continue;
+      }
+      const rw = a.id !== undefined ? this.#runWaiters.get(a.id) : undefined;
+      if (rw && a.id !== undefined) {
+        this.#runWaiters.delete(a.id);
+        this.#maybeUnref();
+        if (a.result) rw.resolve(a.result);
+        else rw.reject(new Error(a.error ?? 'no result from the shim zygote'));
         continue;
       }
       const idw = a.id !== undefined ? this.#idWaiters.get(a.id) : undefined;
@@ -180,12 +211,16 @@ export class ShimZygote {
     this.#log.warn({ err }, 'the shim zygote ended; shims are spawned directly from now on');
     for (const w of this.#waiters.values()) w.reject(err);
     this.#waiters.clear();
+    for (const w of this.#runWaiters.values()) w.reject(err);
+    this.#runWaiters.clear();
   }
 
   /** Ends the zygote (its shims keep running). */
   stop(): void {
     this.#alive = false;
     this.#proc.stdin?.end();
+    for (const w of this.#runWaiters.values()) w.reject(new Error('the shim zygote stopped'));
+    this.#runWaiters.clear();
     void this.#execServer?.then(({ server, path }) => {
       server.close();
       rmSync(path, { force: true });
@@ -260,6 +295,6 @@ export class ShimZygote {
   }
 
   #maybeUnref(): void {
-    if (!this.#waiters.size && !this.#idWaiters.size && !this.#activeExecs) this.#ref(false);
+    if (!this.#waiters.size && !this.#idWaiters.size && !this.#runWaiters.size && !this.#activeExecs) this.#ref(false);
   }
 }

@@ -21,6 +21,10 @@
 # in its own session whose stdio are connections to the agent's unix socket `sock`: each
 # connection first sends "<tag> <o|e|c>\n" (stdin+stdout, stderr, pty control). With "tty" the
 # command runs under ptyshim.py. Answer: {"id": N, "pid": PID}; its end comes as an "exit".
+# Run requests {"id": N, "run": {"argv": [...], "input": str}} run a short command (the netns
+# runtime's `ip -batch`, sysctl) in a forked helper, whose fork is cheap where the agent's is
+# not (a fork of the agent blocks its event loop, and API requests with it). Answer:
+# {"id": N, "result": {"code": C, "stdout": str, "stderr": str}}; helpers' exits are not reported.
 # End of stdin (the agent went away) ends the zygote; the shims stay.
 import json
 import os
@@ -111,7 +115,40 @@ def main():
     sel.register(0, selectors.EVENT_READ)
     sel.register(rsig, selectors.EVENT_READ)
     pending = {}  # read fd of a shim's handshake pipe -> [id, shim pid, bytes so far]
+    results = {}  # read fd of a run helper's result pipe -> [id, bytes so far]
+    helpers = set()  # pids of run helpers (their exits are nobody's business)
     inbuf = b''
+
+    def run_helper(req):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                for fd in [rsig, wsig, r, sel.fileno()] + list(pending) + list(results):
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+                x = req['run']
+                try:
+                    p = subprocess.run(list(x['argv']), input=(x.get('input') or '').encode(), capture_output=True, timeout=30)
+                    out = {'code': p.returncode if p.returncode >= 0 else 128 - p.returncode, 'stdout': p.stdout.decode('utf-8', 'replace'), 'stderr': p.stderr.decode('utf-8', 'replace')}
+                except subprocess.TimeoutExpired:
+                    out = {'code': 124, 'stdout': '', 'stderr': 'timed out after 30 s'}
+                except OSError as e:
+                    out = {'code': 127, 'stdout': '', 'stderr': str(e)}
+                data = (json.dumps(out) + '\n').encode()
+                while data:
+                    data = data[os.write(w, data):]
+            finally:
+                os._exit(0)
+        os.close(w)
+        os.set_blocking(r, False)
+        helpers.add(pid)
+        results[r] = [req['id'], b'']
+        sel.register(r, selectors.EVENT_READ)
 
     def fork_exec(req):
         x = req['exec']
@@ -122,7 +159,7 @@ def main():
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-                for fd in [rsig, wsig] + list(pending):
+                for fd in [rsig, wsig] + list(pending) + list(results):
                     try:
                         os.close(fd)
                     except OSError:
@@ -173,7 +210,7 @@ def main():
                 os.setsid()
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                for fd in [rsig, wsig, r, sel.fileno()] + list(pending):
+                for fd in [rsig, wsig, r, sel.fileno()] + list(pending) + list(results):
                     try:
                         os.close(fd)
                     except OSError:
@@ -226,6 +263,8 @@ def main():
                         req = json.loads(line)
                         if 'exec' in req:
                             fork_exec(req)
+                        elif 'run' in req:
+                            run_helper(req)
                         else:
                             fork(req)
             elif fd == rsig:
@@ -241,10 +280,29 @@ def main():
                         break
                     if pid == 0:
                         break
+                    if pid in helpers:
+                        helpers.discard(pid)
+                        continue
                     if os.WIFSIGNALED(status):
                         send({'exit': pid, 'code': None, 'signal': os.WTERMSIG(status)})
                     else:
                         send({'exit': pid, 'code': os.WEXITSTATUS(status), 'signal': None})
+            elif fd in results:
+                entry = results[fd]
+                try:
+                    data = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
+                entry[1] += data
+                if not data:
+                    sel.unregister(fd)
+                    os.close(fd)
+                    del results[fd]
+                    try:
+                        res = json.loads(entry[1].split(b'\n', 1)[0])
+                    except ValueError:
+                        res = {'code': 1, 'stdout': '', 'stderr': 'the command runner ended without a result'}
+                    send({'id': entry[0], 'result': res})
             elif fd in pending:
                 entry = pending[fd]
                 try:

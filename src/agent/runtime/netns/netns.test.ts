@@ -119,3 +119,35 @@ test('a node without a pod CIDR gets no sandbox, with a reason', async (t) => {
   await assert.rejects(rt.runSandbox({ ...pod('u'), podCIDRs: [] }), /no pod CIDR/);
   await rt.stop();
 });
+
+test('pods wired at the same time share one node-side batch; when it fails, each pod is redone alone and only the bad one fails', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'svcnet-netns-unit-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const f = fakeRunner();
+  const badVeth = vethName('uid-bad');
+  const run: CommandRunner = async (argv, input) => {
+    // The bad pod's veth cannot be made (as with a name clash): ip stops at its line.
+    if (argv.includes('-batch') && input?.includes(`link add ${badVeth} `)) {
+      await f.run(argv, input);
+      return { code: 1, stdout: '', stderr: 'RTNETLINK answers: File exists\nCommand failed -:3' };
+    }
+    return f.run(argv, input);
+  };
+  const rt = new NetnsRuntime({ dataDir: join(dir, 'agent'), nodeIPs: [], log, run, etcNetnsDir: join(dir, 'etc') });
+  await rt.start();
+  const good = ['uid-1', 'uid-2', 'uid-3'];
+  await Promise.all(good.map((u) => rt.runSandbox(pod(u))));
+  const veths = (c: { input?: string }) => good.filter((u) => c.input?.includes(`link add ${vethName(u)} `)).length;
+  // The first pod is wired alone; the two that queued meanwhile go together.
+  assert.deepEqual(f.calls.filter((c) => veths(c) > 0).map(veths), [1, 2]);
+
+  f.calls.length = 0;
+  const results = await Promise.allSettled([rt.runSandbox(pod('uid-4')), rt.runSandbox(pod('uid-bad')), rt.runSandbox(pod('uid-5'))]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.match(String((results[1] as PromiseRejectedResult).reason), /File exists/);
+  // uid-4 alone, then uid-bad and uid-5 together (failed), then each again after its cleanup.
+  const script = f.calls.filter((c) => c.argv.join(' ').startsWith('ip ') && c.argv.includes('-batch') && !c.argv.includes('-n')).map((c) => c.input ?? '');
+  assert.ok(script.some((s) => s.includes(`link del ${vethName('uid-5')}`)), 'the good pod of the failed batch was cleaned up first');
+  assert.equal(rt.sandboxes().some((s) => s.uid === 'uid-5'), true);
+  await rt.stop();
+});

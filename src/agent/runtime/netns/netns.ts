@@ -137,10 +137,22 @@ export class NetnsRuntime implements PodRuntime {
   readonly #attempted = new Set<string>();
   #nodeNs: string | undefined;
   #bridge: { key: string; ready: Promise<void> } | undefined;
+  /** Node-side scripts of pods waiting to be wired together (one `ip -batch` for them all). */
+  #nodeQueue: { lines: readonly string[]; cleanup: readonly string[]; done: (err?: Error) => void }[] = [];
+  #nodeBatchRunning = false;
 
   constructor(opts: NetnsRuntimeOptions) {
     this.#opts = opts;
-    this.#run = opts.run ?? runCommand;
+    // Commands run from the shim zygote once it runs (a fork of the agent blocks its event loop
+    // for every one); a command cut short by the zygote's end fails (and the sandbox is
+    // retried, cleaning up first) rather than running twice.
+    this.#run =
+      opts.run ??
+      ((argv, input) => {
+        const viaZygote = this.#host.runFromZygote(argv, input);
+        if (!viaZygote) return runCommand(argv, input);
+        return viaZygote.catch((e: unknown) => ({ code: 1, stdout: '', stderr: e instanceof Error ? e.message : String(e) }));
+      });
     this.#host = new HostRuntime({
       dataDir: opts.dataDir,
       nodeIPs: opts.nodeIPs,
@@ -365,9 +377,52 @@ export class NetnsRuntime implements PodRuntime {
     if (existsSync(`/run/netns/${ns}`) || rec.plumbed || this.#attempted.has(rec.sandbox.uid)) await this.#nodeScript(podRemovalCommands(ns, rec.veth), true);
     this.#attempted.add(rec.sandbox.uid);
     const cmds = podCommands({ ns, veth: rec.veth, ips: rec.sandbox.ips, cidrs });
-    // Two processes per pod: the node's side (namespace, veth, bridge port), then the pod's.
-    await this.#nodeScript(cmds.node);
+    // The node's side (namespace, veth, bridge port) shares one process with the other pods
+    // being wired at the same time; the pod's side is a process of its own.
+    await this.#nodeSide(cmds.node, podRemovalCommands(ns, rec.veth));
     await this.#must(['ip', '-n', ns, '-batch', '-'], cmds.pod.join('\n') + '\n');
+  }
+
+  /**
+   * Queues a pod's node-side script; scripts queued while a batch runs go together in the next.
+   * A batch that fails (ip stops at the first failing line) is redone pod by pod, each after its
+   * own cleanup, so one bad pod fails alone.
+   */
+  #nodeSide(lines: readonly string[], cleanup: readonly string[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#nodeQueue.push({ lines, cleanup, done: (err) => (err ? reject(err) : resolve()) });
+      if (!this.#nodeBatchRunning) void this.#runNodeBatches();
+    });
+  }
+
+  async #runNodeBatches(): Promise<void> {
+    this.#nodeBatchRunning = true;
+    try {
+      while (this.#nodeQueue.length) {
+        const batch = this.#nodeQueue.splice(0);
+        if (batch.length > 1) {
+          try {
+            await this.#nodeScript(batch.flatMap((b) => b.lines));
+            for (const b of batch) b.done();
+            continue;
+          } catch {
+            // Redone one by one below.
+          }
+        }
+        for (const b of batch) {
+          try {
+            // After a failed batch, what it did for this pod goes first.
+            if (batch.length > 1) await this.#nodeScript(b.cleanup, true);
+            await this.#nodeScript(b.lines);
+            b.done();
+          } catch (e) {
+            b.done(e instanceof Error ? e : new Error(String(e)));
+          }
+        }
+      }
+    } finally {
+      this.#nodeBatchRunning = false;
+    }
   }
 
   async removeSandbox(uid: string): Promise<void> {
