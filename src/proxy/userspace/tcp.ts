@@ -8,7 +8,7 @@
 //   on 'drain' (what pipe() does, without its per-event bookkeeping); no allocation of ours per
 //   chunk. Half-closes pass through (allowHalfOpen), resets pass through as resets.
 // - A closed listener stops accepting; its open connections continue until they close (draining).
-import { BlockList, createServer, connect, type NetConnectOpts, type Server, type Socket } from 'node:net';
+import { BlockList, createServer, connect, Socket, type NetConnectOpts, type OnReadOpts, type Server, type SocketConstructorOpts } from 'node:net';
 import type { Logger } from '../../util/index.ts';
 import { endpointKey, type Route } from './balancer.ts';
 import type { ListenerSpec } from './plan.ts';
@@ -83,23 +83,48 @@ const ReadBufferSize = 64 * 1024;
 let shared = Buffer.allocUnsafe(ReadBufferSize);
 const readBuffer = (): Buffer => shared;
 
-/** Streams src into dst with backpressure; src's end becomes dst's end. */
-function pump(src: Socket, dst: Socket): void {
-  src.on('data', (chunk: Buffer) => {
-    if (!dst.write(chunk)) src.pause();
-  });
-  endsAndErrors(src, dst);
+/** Writes what a connection read (into the shared buffer) to the other side. */
+function forward(dst: Socket, n: number, buf: Buffer): boolean {
+  const ok = dst.write(n === buf.length ? buf : buf.subarray(0, n));
+  if (buf === shared && dst.writableLength > 0) shared = Buffer.allocUnsafe(ReadBufferSize);
+  // false pauses the reading connection until dst drains.
+  return ok;
 }
 
 /** The onread callback of an endpoint connection: what it reads goes to the client. */
 function forwardTo(client: Socket): (n: number, buf: Buffer) => boolean {
-  return (n, buf) => {
-    if (client.destroyed) return false;
-    const ok = client.write(n === buf.length ? buf : buf.subarray(0, n));
-    if (buf === shared && client.writableLength > 0) shared = Buffer.allocUnsafe(ReadBufferSize);
-    // false pauses the endpoint connection until the client drains.
-    return ok;
-  };
+  return (n, buf) => !client.destroyed && forward(client, n, buf);
+}
+
+/** What net keeps of an accepted socket internally (Node 20): its libuv handle and its server. */
+interface AcceptedInternals {
+  _handle: object | null;
+  _server: unknown;
+}
+
+/**
+ * The accepted socket, re-made around the same handle with net's onread (which only connect()
+ * offers): the client's bytes are read into the shared buffer and handed to `onread`, sparing a
+ * Buffer allocation and a readable-stream push per chunk, as on the endpoint side. The new socket
+ * starts paused and takes over the server's connection count; the old one is left without a
+ * handle and never used again.
+ */
+function withOnread(s: Socket, callback: (n: number, buf: Buffer) => boolean): Socket {
+  const old = s as unknown as AcceptedInternals;
+  const handle = old._handle;
+  if (!handle) {
+    // Not expected (a socket just accepted has its handle); the plain stream path then.
+    s.on('data', (chunk: Buffer) => {
+      if (!callback(chunk.length, chunk)) s.pause();
+    });
+    return s;
+  }
+  old._handle = null;
+  const onread: OnReadOpts = { buffer: readBuffer, callback };
+  const opts = { handle, allowHalfOpen: true, pauseOnCreate: true, onread } as SocketConstructorOpts;
+  const n = new Socket(opts);
+  (n as unknown as AcceptedInternals)._server = old._server;
+  return n;
 }
 
 function endsAndErrors(src: Socket, dst: Socket): void {
@@ -183,7 +208,8 @@ export class TcpListener implements ProxyListener {
     this.#conns.clear();
   }
 
-  #accept(client: Socket): void {
+  #accept(accepted: Socket): void {
+    let client = accepted;
     const ip = client.remoteAddress;
     if (this.#closed || !ip) {
       client.destroy();
@@ -195,6 +221,11 @@ export class TcpListener implements ProxyListener {
       reset(client);
       return;
     }
+    // Paused until the endpoint accepted, so the callback never runs before conn exists.
+    client = withOnread(client, (n, buf) => {
+      const b = conn.backend;
+      return b !== undefined && !b.destroyed && forward(b, n, buf);
+    });
     const conn = new Conn(client, ip);
     this.#conns.add(conn);
     const early = (): void => {
@@ -262,7 +293,8 @@ export class TcpListener implements ProxyListener {
       };
       client.once('close', closed);
       b.once('close', closed);
-      pump(client, b);
+      // The client's bytes reach b through its onread callback.
+      endsAndErrors(client, b);
       endsAndErrors(b, client);
       client.resume();
     });
