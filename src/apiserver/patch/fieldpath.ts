@@ -173,10 +173,16 @@ function sortedChildren(c: Map<string, Child>): Child[] {
 /**
  * A set of paths (fieldpath.Set): each node has members (paths ending here) and children
  * (subtrees). The empty path is never a member: the object as a whole is not tracked.
+ *
+ * A set is built by inserts and then only read: union, difference and the like return new
+ * sets that share the subtrees they leave unchanged (every write computes several of them, and
+ * copying whole trees each time cost more than the rest). A set that an operation has seen is
+ * sealed, so an insert into a shared subtree fails loudly instead of changing other sets.
  */
 export class FieldSet {
   readonly #members = new Map<string, PathElement>();
   readonly #children = new Map<string, Child>();
+  #sealed = false;
 
   static of(...paths: Path[]): FieldSet {
     const s = new FieldSet();
@@ -185,7 +191,14 @@ export class FieldSet {
   }
 
   insert(path: Path): void {
+    if (this.#sealed) throw new Error('FieldSet: insert into a set that operations already share');
     if (path.length > 0) this.#insertFrom(path, 0);
+  }
+
+  /** Marks this set (and so its subtrees, which only it reaches by insert) as shared. */
+  #seal(): this {
+    this.#sealed = true;
+    return this;
   }
 
   // By index, without slicing the path: inserts run for every field of every write.
@@ -225,16 +238,24 @@ export class FieldSet {
   }
 
   union(o: FieldSet): FieldSet {
-    const out = this.copy();
+    this.#seal();
+    o.#seal();
+    if (o.empty()) return this;
+    if (this.empty()) return o;
+    const out = new FieldSet();
+    for (const [k, pe] of this.#members) out.#members.set(k, pe);
     for (const [k, pe] of o.#members) out.#members.set(k, pe);
-    for (const [k, c] of o.#children) {
-      const mine = out.#children.get(k);
-      out.#children.set(k, { pe: c.pe, set: mine ? mine.set.union(c.set) : c.set.copy() });
+    for (const [k, c] of this.#children) {
+      const theirs = o.#children.get(k);
+      out.#children.set(k, theirs ? { pe: c.pe, set: c.set.union(theirs.set) } : c);
     }
-    return out;
+    for (const [k, c] of o.#children) if (!this.#children.has(k)) out.#children.set(k, c);
+    return out.#seal();
   }
 
   intersection(o: FieldSet): FieldSet {
+    this.#seal();
+    o.#seal();
     const out = new FieldSet();
     for (const [k, pe] of this.#members) if (o.#members.has(k)) out.#members.set(k, pe);
     for (const [k, c] of this.#children) {
@@ -243,32 +264,46 @@ export class FieldSet {
       const i = c.set.intersection(theirs.set);
       if (!i.empty()) out.#children.set(k, { pe: c.pe, set: i });
     }
-    return out;
+    return out.#seal();
   }
 
   /** Members of this set that o does not have; o's members do not take children with them. */
   difference(o: FieldSet): FieldSet {
+    this.#seal();
+    o.#seal();
+    if (o.empty()) return this;
     const out = new FieldSet();
     for (const [k, pe] of this.#members) if (!o.#members.has(k)) out.#members.set(k, pe);
     for (const [k, c] of this.#children) {
       const theirs = o.#children.get(k);
-      const d = theirs ? c.set.difference(theirs.set) : c.set.copy();
+      if (!theirs) {
+        out.#children.set(k, c);
+        continue;
+      }
+      const d = c.set.difference(theirs.set);
       if (!d.empty()) out.#children.set(k, { pe: c.pe, set: d });
     }
-    return out;
+    return out.#seal();
   }
 
   /** Like difference, but a member of o also removes everything below it. */
   recursiveDifference(o: FieldSet): FieldSet {
+    this.#seal();
+    o.#seal();
+    if (o.empty()) return this;
     const out = new FieldSet();
     for (const [k, pe] of this.#members) if (!o.#members.has(k)) out.#members.set(k, pe);
     for (const [k, c] of this.#children) {
       if (o.#members.has(k)) continue;
       const theirs = o.#children.get(k);
-      const d = theirs ? c.set.recursiveDifference(theirs.set) : c.set.copy();
+      if (!theirs) {
+        out.#children.set(k, c);
+        continue;
+      }
+      const d = c.set.recursiveDifference(theirs.set);
       if (!d.empty()) out.#children.set(k, { pe: c.pe, set: d });
     }
-    return out;
+    return out.#seal();
   }
 
   copy(): FieldSet {
