@@ -20,7 +20,7 @@ export async function startWatchStream(ctx: RequestContext, accept: AcceptInfo, 
   const r = storage.resource;
   let headerSent = false;
   let firstTable = true;
-  const writeLine = (line: string) => {
+  const writeLine = (line: string | Buffer) => {
     if (!headerSent) {
       headerSent = true;
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
@@ -54,7 +54,19 @@ export async function startWatchStream(ctx: RequestContext, accept: AcceptInfo, 
   res.on('close', finish);
   try {
     stop = await storage.watch(ctx.info.namespace, params, {
-      event: (e) => writeLine(`{"type":"${e.type}","object":${encodeObject(e.obj, e.json)}}\n`),
+      event: (e) => {
+        // The plain JSON line of a cached object is the same for every watcher: encode it once.
+        if (e.encoded && e.json !== undefined && accept.form !== 'table' && accept.form !== 'partial') {
+          let line = e.encoded[e.type];
+          if (!line) {
+            line = Buffer.from(`{"type":"${e.type}","object":${e.json}}\n`);
+            e.encoded[e.type] = line;
+          }
+          writeLine(line);
+          return;
+        }
+        writeLine(`{"type":"${e.type}","object":${encodeObject(e.obj, e.json)}}\n`);
+      },
       bookmark: (rv, initialEventsEnd) => {
         const meta: Record<string, unknown> = { resourceVersion: String(rv) };
         if (initialEventsEnd) meta.annotations = { 'k8s.io/initial-events-end': 'true' };

@@ -36,6 +36,13 @@ export interface ObjectFilter {
   matches?: (obj: AnyObject) => boolean;
 }
 
+/**
+ * Encodings of one cache event that every watcher it reaches can share (e.g. the JSON watch
+ * line for a type), made by the first watcher that needs one. Lives only while the event is
+ * being dispatched, so the window does not keep encoded bytes.
+ */
+export type SharedEncodings = Partial<Record<EventType, Buffer>>;
+
 /** What a watcher receives: an event already resolved against its filter. */
 export interface DeliveredEvent {
   type: EventType;
@@ -43,6 +50,8 @@ export interface DeliveredEvent {
   /** The object's JSON when it is the cached form (absent when it had to be re-stamped). */
   json: string | undefined;
   rv: number;
+  /** Shared by the watchers of this event when `json` is the cached form. */
+  encoded?: SharedEncodings;
 }
 
 export interface CacheWatcher {
@@ -180,9 +189,10 @@ export class Cacher {
         maxRev = Math.max(maxRev, ev.modRevision);
       }
       this.#window.push(ce);
+      const encoded: SharedEncodings = {};
       for (const w of this.#watchers) {
         try {
-          dispatch(w, ce);
+          dispatch(w, ce, encoded);
         } catch (err) {
           // One watcher's failure (e.g. encoding its event) ends that watcher, not the others.
           log.warn({ err, resource: this.resource.resource }, 'watcher failed; ending it');
@@ -275,7 +285,7 @@ export class Cacher {
         if (this.#window[mid].rv <= fromRv) lo = mid + 1;
         else hi = mid;
       }
-      for (let i = lo; i < this.#window.length; i++) dispatch(w, this.#window[i]);
+      for (let i = lo; i < this.#window.length; i++) dispatch(w, this.#window[i], undefined);
     }
     this.#watchers.add(w);
     return { stop: () => this.#watchers.delete(w) };
@@ -299,21 +309,21 @@ function lowerBound(keys: readonly string[], k: string): number {
 }
 
 /** Resolves one cache event against a watcher's filter, as kube's cacher does for selectors. */
-function dispatch(w: LiveWatcher, e: CacheEvent): void {
+function dispatch(w: LiveWatcher, e: CacheEvent, encoded: SharedEncodings | undefined): void {
   if (!e.key.startsWith(w.filter.prefix)) return;
   const m = w.filter.matches;
   if (!m) {
-    w.send({ type: e.type, obj: e.obj, json: e.json, rv: e.rv });
+    w.send({ type: e.type, obj: e.obj, json: e.json, rv: e.rv, encoded });
     return;
   }
   if (e.type === 'DELETED') {
-    if (m(e.obj)) w.send({ type: 'DELETED', obj: e.obj, json: e.json, rv: e.rv });
+    if (m(e.obj)) w.send({ type: 'DELETED', obj: e.obj, json: e.json, rv: e.rv, encoded });
     return;
   }
   const cur = m(e.obj);
   const prev = e.prev !== undefined && m(e.prev);
-  if (cur && prev) w.send({ type: 'MODIFIED', obj: e.obj, json: e.json, rv: e.rv });
-  else if (cur) w.send({ type: 'ADDED', obj: e.obj, json: e.json, rv: e.rv });
+  if (cur && prev) w.send({ type: 'MODIFIED', obj: e.obj, json: e.json, rv: e.rv, encoded });
+  else if (cur) w.send({ type: 'ADDED', obj: e.obj, json: e.json, rv: e.rv, encoded });
   else if (prev) {
     // No longer selected: the watcher sees it deleted, stamped with this change's revision.
     const last = stamp(e.prev!, e.rv);
