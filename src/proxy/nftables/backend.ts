@@ -71,7 +71,12 @@ function comparable(r: AppliedRecord): Comparable {
 }
 
 /** Maps nothing reads for a key until service-ips points at it. */
-const isInert = (obj: string): boolean => obj.startsWith('slot-') || obj === 'service-state';
+/**
+ * Maps and sets whose elements a first sync into an empty table may send before the rest: no
+ * chain hooks into the kernel until the last transaction declares them, so nothing reads these.
+ * (hairpin and firewall-allow are emptied by that transaction, so they wait for it.)
+ */
+const isInert = (obj: string): boolean => obj.startsWith('slot-') || obj === 'service-state' || obj === 'service-ips' || obj === 'no-endpoint-services' || obj === 'cluster-ips';
 /** Services rendered between two looks at what can be preloaded (and a turn of the event loop). */
 const PaceServices = 256;
 
@@ -177,9 +182,11 @@ class FamilySync {
   takeInert(tx: Transaction, min: number): Transaction | undefined {
     const chunk = tx.takeElements(isInert, min);
     if (!chunk) return undefined;
-    // Declarations come first in the script, so the preload may create the table and its maps.
+    // Declarations come first in the script, so the preload may create the table, its maps and
+    // (empty, unhooked) the chains that verdicts go to; the last transaction gives them rules.
     chunk.addTable();
-    for (const obj of chunk.elementTargets()) chunk.define(obj === 'service-state' ? this.#base.find((o) => o.name === obj)! : slotMapSpec(Number(obj.slice('slot-'.length)), this.f));
+    for (const obj of chunk.elementTargets()) chunk.define(this.#base.find((o) => o.name === obj) ?? slotMapSpec(Number(obj.slice('slot-'.length)), this.f));
+    for (const chain of chunk.verdictTargets()) chunk.define({ kind: 'chain', name: chain, rules: [] });
     return chunk;
   }
 
