@@ -243,7 +243,12 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       void recorder.event(nodeRef(), 'Normal', reason, `Node ${o.nodeName} status is now: ${reason}`);
     }
   };
+  // The node's pod network (the bridge) is made as soon as its pod CIDRs are known.
+  const prepareNetwork = (): void => {
+    if (podCIDRs.length) void runtime.prepareNetwork?.(podCIDRs).catch((err: unknown) => log.warn({ err }, 'could not prepare the pod network'));
+  };
   await register();
+  prepareNetwork();
   void recorder.event(nodeRef(), 'Normal', 'Starting', 'Starting kubelet.');
   await postStatus(true);
 
@@ -315,6 +320,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     if (cidrs.length && cidrs.join(',') !== podCIDRs.join(',')) {
       podCIDRs = [...cidrs];
       log.info({ podCIDRs }, 'pod CIDR assigned');
+      prepareNetwork();
       void postStatus(true).catch((err: unknown) => log.warn({ err }, 'could not post node status'));
       for (const w of workers.values()) w.kick();
     }

@@ -120,6 +120,11 @@ export interface PodRuntime {
   sandboxes(): Sandbox[];
   containers(): ContainerInfo[];
   container(id: string): ContainerInfo | undefined;
+  /**
+   * Readies what every pod sandbox on the node shares (the netns runtime's bridge) once the
+   * node's pod CIDRs are known, so the first pods need not wait for it. Optional.
+   */
+  prepareNetwork?(podCIDRs: readonly string[]): Promise<void>;
   /** Creates the pod's sandbox, or returns the existing one (same addresses after a restart). */
   runSandbox(cfg: SandboxConfig): Promise<Sandbox>;
   /** Releases its addresses and state; its containers must have ended. */

@@ -33,6 +33,8 @@ export class Scheduler implements Controller {
   readonly #unschedulable = new Set<string>();
   /** Failed binding attempts per pod, for kube's pod backoff (1 s doubling to 10 s). */
   readonly #bindFailures = new Map<string, number>();
+  /** Bindings in flight (the binding cycle). */
+  readonly #binding = new Set<Promise<void>>();
   #client!: Client;
   #recorder!: EventRecorder;
   #log!: Logger;
@@ -83,6 +85,7 @@ export class Scheduler implements Controller {
     if (this.#retry) clearInterval(this.#retry);
     await this.#queue.shutDown();
     await this.#workers;
+    await Promise.all(this.#binding);
   }
 
   #podChanged(p: Pod): void {
@@ -121,31 +124,39 @@ export class Scheduler implements Controller {
     const result = schedule(pod, nodes, this.#podsByNode());
     const [ns, name] = splitKey(key);
     if ('node' in result) {
+      // kube-scheduler's binding cycle runs apart from its scheduling cycle: the pod counts as
+      // assumed on its node, and the next pod is placed while this binding is in flight.
       this.#assumed.set(key, result.node);
-      const binding: Binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace: ns }, target: { apiVersion: 'v1', kind: 'Node', name: result.node } };
-      try {
-        await this.#client.createSubresource(Pods, ns, name, 'binding', binding);
-      } catch (e) {
-        this.#assumed.delete(key);
-        if (isNotFound(e)) return;
-        // Bound meanwhile (e.g. by another scheduler): nothing left to do.
-        if (isConflict(e) && /already assigned/.test(message(e))) return;
-        void this.#recorder.event(pod, 'Warning', 'FailedScheduling', `Binding rejected: ${message(e)}`);
-        // handleBindingCycleError: the pod waits out its backoff before another try.
-        const n = (this.#bindFailures.get(key) ?? 0) + 1;
-        this.#bindFailures.set(key, n);
-        if (n === 1) this.#log.warn({ pod: key, node: result.node, err: message(e) }, 'binding rejected');
-        this.#queue.addAfter(key, Math.min(1000 * 2 ** (n - 1), 10_000));
-        return;
-      }
-      this.#bindFailures.delete(key);
-      void this.#recorder.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${result.node}`);
+      const b = this.#bind(pod, key, ns, name, result.node).catch((e: unknown) => this.#log.warn({ pod: key, err: message(e) }, 'binding failed'));
+      this.#binding.add(b);
+      void b.finally(() => this.#binding.delete(b));
       return;
     }
     this.#unschedulable.add(key);
     this.#log.debug({ pod: key, reason: result.error }, 'unable to schedule pod');
     void this.#recorder.event(pod, 'Warning', 'FailedScheduling', result.error);
     await this.#markUnschedulable(pod, result.error);
+  }
+
+  async #bind(pod: Pod, key: string, ns: string | undefined, name: string, node: string): Promise<void> {
+    const binding: Binding = { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace: ns }, target: { apiVersion: 'v1', kind: 'Node', name: node } };
+    try {
+      await this.#client.createSubresource(Pods, ns, name, 'binding', binding);
+    } catch (e) {
+      if (this.#assumed.get(key) === node) this.#assumed.delete(key);
+      if (isNotFound(e)) return;
+      // Bound meanwhile (e.g. by another scheduler): nothing left to do.
+      if (isConflict(e) && /already assigned/.test(message(e))) return;
+      void this.#recorder.event(pod, 'Warning', 'FailedScheduling', `Binding rejected: ${message(e)}`);
+      // handleBindingCycleError: the pod waits out its backoff before another try.
+      const n = (this.#bindFailures.get(key) ?? 0) + 1;
+      this.#bindFailures.set(key, n);
+      if (n === 1) this.#log.warn({ pod: key, node, err: message(e) }, 'binding rejected');
+      this.#queue.addAfter(key, Math.min(1000 * 2 ** (n - 1), 10_000));
+      return;
+    }
+    this.#bindFailures.delete(key);
+    void this.#recorder.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${key} to ${node}`);
   }
 
   /** PodScheduled=False, reason Unschedulable, through the status subresource (when it changed). */

@@ -248,6 +248,10 @@ export class NetnsRuntime implements PodRuntime {
     rmSync(join(this.#envDir, `${id}.json`), { force: true });
   }
 
+  prepareNetwork(podCIDRs: readonly string[]): Promise<void> {
+    return podCIDRs.length ? this.#ensureBridge(podCIDRs.map(cidrInfo)) : Promise.resolve();
+  }
+
   runSandbox(cfg: SandboxConfig): Promise<Sandbox> {
     const pending = this.#inflight.get(cfg.uid);
     if (pending) return pending;
