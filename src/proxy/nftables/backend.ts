@@ -186,7 +186,9 @@ class FamilySync {
     // (empty, unhooked) the chains that verdicts go to; the last transaction gives them rules.
     chunk.addTable();
     for (const obj of chunk.elementTargets()) chunk.define(this.#base.find((o) => o.name === obj) ?? slotMapSpec(Number(obj.slice('slot-'.length)), this.f));
-    for (const chain of chunk.verdictTargets()) chunk.define({ kind: 'chain', name: chain, rules: [] });
+    // Every dispatch chain in use so far: a superset of what this preload's verdicts name.
+    for (const [chain, n] of this.dispatchRefs) if (n > 0) chunk.define({ kind: 'chain', name: chain, rules: [] });
+    chunk.define({ kind: 'chain', name: 'reject-chain', rules: [] });
     return chunk;
   }
 

@@ -462,18 +462,6 @@ export class Transaction {
     return out;
   }
 
-  /** The chains that the verdicts of added elements go to. */
-  verdictTargets(): Set<string> {
-    const out = new Set<string>();
-    for (const l of this.#adds.values()) {
-      for (const e of l) {
-        const i = e.lastIndexOf(' : goto ');
-        if (i >= 0) out.add(e.slice(i + ' : goto '.length));
-      }
-    }
-    return out;
-  }
-
   /** The objects this transaction adds elements to. */
   elementTargets(): string[] {
     return [...this.#adds.keys()];
