@@ -2,7 +2,8 @@
 // what it last applied in memory, so an incremental sync sends only the elements of the keys
 // that changed; after a failure (and periodically, by request) it re-sends everything. A new
 // process adopts the table an earlier one left: it reads back only the service-state map (a hash
-// and element flags per key) and the chain names, and sends only what differs.
+// and element flags per key) and the chain names, and sends only what differs. The one exception
+// to one transaction per sync is the first load of an empty table (see sync).
 import type { ProxyBackend, SyncResult } from '../backend.ts';
 import type { NamespacedName, NodeInfo, ProxyConfig, ProxyState, ServiceState } from '../types.ts';
 import type { Conntrack, FlowFilter } from './conntrack.ts';
@@ -34,8 +35,8 @@ export interface NftablesBackendOptions {
   /** Called with conntrack failures (they do not fail the sync). */
   onConntrackError?: (e: unknown, f: FlowFilter) => void;
   /**
-   * The first sync into an empty table sends the elements of inert maps (slot maps, service-state)
-   * in transactions of this many elements while it renders the rest (default 20,000).
+   * The first sync into an empty table sends its map and set elements in transactions of this many
+   * while it renders the rest (default 20,000).
    */
   preloadChunkElements?: number;
 }
@@ -70,7 +71,6 @@ function comparable(r: AppliedRecord): Comparable {
   };
 }
 
-/** Maps nothing reads for a key until service-ips points at it. */
 /**
  * Maps and sets whose elements a first sync into an empty table may send before the rest: no
  * chain hooks into the kernel until the last transaction declares them, so nothing reads these.
@@ -174,11 +174,7 @@ class FamilySync {
     return 'adopted';
   }
 
-  /**
-   * Moves tx's additions to inert maps (nothing reads a slot map's key or service-state until
-   * service-ips points at the key) into a preload transaction that declares them, when there are
-   * at least `min`.
-   */
+  /** Moves tx's additions to inert objects into a preload transaction, when there are at least `min`. */
   takeInert(tx: Transaction, min: number): Transaction | undefined {
     const chunk = tx.takeElements(isInert, min);
     if (!chunk) return undefined;
@@ -495,10 +491,10 @@ export class NftablesBackend implements ProxyBackend {
     }
     const txs = this.#families.map((fs) => new Transaction(fs.f));
     let flows: FlowFilter[] = [];
-    // The first sync into an empty table: the elements of inert maps go to the kernel in
+    // The first sync into an empty table: the elements of inert objects go to the kernel in
     // transactions of their own while the rest renders (nft parses them on the other core), and
-    // the last transaction declares the chains and switches every Service on. Elsewhere, and when
-    // there are fewer elements than one preload transaction, a sync is one transaction.
+    // the last transaction gives the chains their rules and hooks, switching every Service on at
+    // once. Elsewhere, and when there are fewer elements than one preload, a sync is one transaction.
     const pre = fresh ? new Preloader(this.#nft, PreloadParallelism) : undefined;
     const preload = (min: number): void => {
       if (!pre) return;
