@@ -61,7 +61,7 @@ export interface AgentOptions {
   nodeStatusUpdateMs?: number;
   /** Status is posted at least this often even when unchanged, ms (kubelet: 5 min). */
   nodeStatusReportMs?: number;
-  /** API requests in flight at once (watches aside); Events wait behind the rest. Default 8. */
+  /** API requests in flight at once (watches aside; default 8); Events wait behind the rest, two at most in flight. */
   apiConcurrency?: number;
   /** Log file size before rotation (kubelet's containerLogMaxSize, 10 MiB). */
   maxLogBytes?: number;
@@ -100,7 +100,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   mkdirSync(podsDir, { recursive: true, mode: 0o700 });
   const nodeIPs = o.nodeIPs?.length ? o.nodeIPs : o.mode === 'host' ? ['127.0.0.1'] : defaultNodeIPs();
   const hostname = o.hostname ?? o.nodeName;
-  const gate = new RequestGate(o.apiConcurrency ?? 8);
+  const gate = new RequestGate(o.apiConcurrency ?? 8, 2);
   const client = gate.client(o.client);
   let machine: MachineInfo = machineInfo(dataDir);
   if (o.mode === 'netns') assertNetnsModeAllowed(o.allowHostNetworkNamespace ?? false);

@@ -66,3 +66,29 @@ test('the gated client passes requests through and watches straight by', async (
   w.stop();
   assert.deepEqual(base.calls.map((x) => x.verb), ['create', 'get', 'watch', 'list']);
 });
+
+test('low-priority requests never take more than their own limit of the slots', async () => {
+  const gate = new RequestGate(3, 1);
+  const started: string[] = [];
+  const release: (() => void)[] = [];
+  const req = (name: string, priority: 'normal' | 'low') =>
+    gate.run(priority, () => {
+      started.push(name);
+      return new Promise<void>((r) => release.push(r));
+    });
+  const all = [req('e1', 'low'), req('e2', 'low'), req('s1', 'normal'), req('s2', 'normal'), req('s3', 'normal')];
+  // One Event in flight; the statuses take the other two slots; e2 and s3 wait.
+  assert.deepEqual(started, ['e1', 's1', 's2']);
+  release.shift()!();
+  await new Promise((r) => setImmediate(r));
+  // e1's slot goes to the waiting status first, then e2 once a low slot is free.
+  assert.deepEqual(started, ['e1', 's1', 's2', 's3']);
+  release.shift()!();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(started, ['e1', 's1', 's2', 's3', 'e2']);
+  for (const r of release) r();
+  release.length = 0;
+  await new Promise((r) => setImmediate(r));
+  for (const r of release) r();
+  await Promise.all(all);
+});

@@ -12,11 +12,18 @@ export type Priority = 'normal' | 'low';
 
 export class RequestGate {
   readonly #limit: number;
+  readonly #lowLimit: number;
   #active = 0;
+  #activeLow = 0;
   readonly #queues: Record<Priority, (() => void)[]> = { normal: [], low: [] };
 
-  constructor(limit: number) {
+  /**
+   * `limit` requests in flight at once, of which at most `lowLimit` low-priority ones (client-go
+   * sends a component's Events one at a time, apart from its other requests).
+   */
+  constructor(limit: number, lowLimit = limit) {
     this.#limit = Math.max(1, limit);
+    this.#lowLimit = Math.max(1, Math.min(this.#limit, lowLimit));
   }
 
   /** Requests waiting for a slot (for tests). */
@@ -29,6 +36,7 @@ export class RequestGate {
     return new Promise<T>((resolve, reject) => {
       const go = () => {
         this.#active++;
+        if (priority === 'low') this.#activeLow++;
         let p: Promise<T>;
         try {
           p = fn();
@@ -37,18 +45,21 @@ export class RequestGate {
         }
         p.then(resolve, reject).finally(() => {
           this.#active--;
+          if (priority === 'low') this.#activeLow--;
           this.#next();
         });
       };
-      if (this.#active < this.#limit) go();
+      if (this.#active < this.#limit && (priority === 'normal' || this.#activeLow < this.#lowLimit)) go();
       else this.#queues[priority].push(go);
     });
   }
 
   #next(): void {
-    if (this.#active >= this.#limit) return;
-    const go = this.#queues.normal.shift() ?? this.#queues.low.shift();
-    go?.();
+    while (this.#active < this.#limit) {
+      const go = this.#queues.normal.shift() ?? (this.#activeLow < this.#lowLimit ? this.#queues.low.shift() : undefined);
+      if (!go) return;
+      go();
+    }
   }
 
   /** `base` with every request but watches through the gate at `priority`. */
