@@ -132,6 +132,8 @@ export const maxNestingDepth = 1000;
 
 /** The first bracket past maxNestingDepth in JSON (or YAML flow) text, or undefined. */
 export function tooDeep(text: string): string | undefined {
+  // Deeper than the limit takes more brackets than a short text has: most bodies skip the scan.
+  if (text.length <= maxNestingDepth) return undefined;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -155,12 +157,12 @@ export function nestingError(bracket: string): string {
 /** Decodes an object body; the result is always a plain object (else 400, worded as kube-apiserver). */
 export async function decodeObjectBody(buf: Buffer, type: BodyType, protobuf: ProtobufDecoder | undefined, r: ResourceInfo): Promise<AnyObject> {
   let v: unknown;
+  const text = type === 'json' || type === 'yaml' ? buf.toString('utf8') : '';
   if (type === 'json' || type === 'yaml') {
-    const deep = tooDeep(buf.toString('utf8'));
+    const deep = tooDeep(text);
     if (deep) throw unrecognized(r, `couldn't get version/kind; json parse error: ${nestingError(deep)}`, buf);
   }
   if (type === 'json') {
-    const text = buf.toString('utf8');
     try {
       v = JSON.parse(text);
     } catch {
