@@ -103,8 +103,20 @@ const namedTypes: Record<string, string> = {
   RawExtension: 'runtime.RawExtension',
 };
 
+/** goType by node: every field of every body asks, the answer never changes. */
+const goTypes = new WeakMap<SchemaNode, string>();
+
 /** reflect.Type.String() of the Go type behind a schema node. */
 function goType(node: SchemaNode): string {
+  let t = goTypes.get(node);
+  if (t === undefined) {
+    t = goTypeOf(node);
+    goTypes.set(node, t);
+  }
+  return t;
+}
+
+function goTypeOf(node: SchemaNode): string {
   if (node.format === 'byte') return '[]uint8';
   if (node.typeName) return namedTypes[node.typeName] ?? `v1.${node.typeName}`;
   if (node.items) return `[]${goType(node.items)}`;
@@ -139,8 +151,16 @@ function jsonKind(value: unknown): string {
 interface Context {
   /** The innermost Go struct being decoded ("ServicePort"); empty at the root. */
   struct: string;
-  /** JSON field names from the root: ["spec", "ports", "port"]. */
-  fields: string[];
+  /** The enclosing field's context and this field's JSON name (none at the root). */
+  parent?: Context;
+  field?: string;
+}
+
+/** JSON field names from the root: ["spec", "ports", "port"] (built only for a message). */
+function fieldsOf(ctx: Context): string[] {
+  const out: string[] = [];
+  for (let c: Context | undefined = ctx; c?.field !== undefined; c = c.parent) out.push(c.field);
+  return out.reverse();
 }
 
 class Fatal extends Error {
@@ -153,7 +173,7 @@ class Decoder {
   saved: string | undefined;
 
   typeError(what: string, type: string, ctx: Context): string {
-    if (ctx.struct || ctx.fields.length) return `json: cannot unmarshal ${what} into Go struct field ${ctx.struct}.${ctx.fields.join('.')} of type ${type}`;
+    if (ctx.struct || ctx.field !== undefined) return `json: cannot unmarshal ${what} into Go struct field ${ctx.struct}.${fieldsOf(ctx).join('.')} of type ${type}`;
     return `json: cannot unmarshal ${what} into Go value of type ${type}`;
   }
 
@@ -192,7 +212,7 @@ class Decoder {
       for (const [k, child] of Object.entries(v)) {
         const field = node.properties[k];
         if (!field) continue; // unknown: strict decoding's business
-        const next: Context = { struct: node.typeName ?? ctx.struct, fields: [...ctx.fields, k] };
+        const next: Context = { struct: node.typeName ?? ctx.struct, parent: ctx, field: k };
         const named = node.typeName ? namedStringFields[`${node.typeName}.${k}`] : undefined;
         this.value(child, field, named ?? goType(field), next);
       }
@@ -263,7 +283,7 @@ export function jsonTypeError(obj: unknown, schema: SchemaNode): string | undefi
   if (isCustomResourceSchema(schema)) return undefined;
   const d = new Decoder();
   try {
-    d.value(obj, schema, goType(schema), { struct: '', fields: [] });
+    d.value(obj, schema, goType(schema), { struct: '' });
   } catch (e) {
     if (e instanceof Fatal) return e.message;
     throw e;
