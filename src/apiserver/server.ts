@@ -220,6 +220,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   // A plain-HTTP request on the TLS port gets the answer Go's server gives, not a reset.
   const front: NetServer = createNetServer({ pauseOnConnect: true }, (socket: Socket) => {
     socket.on('error', () => socket.destroy());
+    // No Nagle (as Go's net package, so kube-apiserver): a watch event written while the
+    // previous one is unacknowledged would otherwise wait for the client's delayed ACK (~40 ms).
+    socket.setNoDelay(true);
     socket.once('readable', () => {
       const first = socket.read(1) as Buffer | null;
       if (!first) {
