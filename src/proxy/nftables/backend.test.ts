@@ -440,3 +440,39 @@ test('nftables: a table left half-preloaded by a process that died is loaded aga
   await new NftablesBackend({ nft: once, config, node }).sync(state, undefined);
   assert.equal(nft.dump(), once.dump());
 });
+
+test('nftables: two Services claiming one address and port: the first keeps it, the other takes over when it goes', async () => {
+  // externalIPs are the user's to choose: two Services may name the same one, or another
+  // Service's ClusterIP. One element per key: one claim applies, and the sync does not fail.
+  const a = makeService('a', { clusterIP: '10.96.0.10', externalIPs: ['203.0.113.7'] });
+  const b = makeService('b', { clusterIP: '10.96.0.11', externalIPs: ['203.0.113.7', '10.96.0.10'] });
+  const aEps = makeSlice('a', [L('10.244.1.5')]);
+  const bEps = makeSlice('b', [L('10.244.1.6')]);
+  const { nft, backend } = await setup([a, aEps, b, bEps]);
+  const from = (daddr: string): string[] => outcomes(nft, tcp('198.51.100.1', daddr, 80));
+  assert.deepEqual(from('203.0.113.7'), ['DNAT 10.244.1.5:8080 masquerade']);
+  assert.deepEqual(from('10.96.0.10'), ['DNAT 10.244.1.5:8080 masquerade'], "a's ClusterIP stays a's");
+  assert.deepEqual(from('10.96.0.11'), ['DNAT 10.244.1.6:8080 masquerade']);
+  // The waiting Service changes: nothing of its claim shows while a owns the key.
+  const bEps2 = makeSlice('b', [L('10.244.1.8')]);
+  await backend.sync(stateOf([a, aEps, b, bEps2]), new Set(['default/b']));
+  assert.deepEqual(from('203.0.113.7'), ['DNAT 10.244.1.5:8080 masquerade']);
+  assert.deepEqual(from('10.96.0.11'), ['DNAT 10.244.1.8:8080 masquerade']);
+  // a goes: b takes over both keys it claimed, in the same incremental sync.
+  await backend.sync(stateOf([b, bEps2]), new Set(['default/a']));
+  assert.deepEqual(from('203.0.113.7'), ['DNAT 10.244.1.8:8080 masquerade']);
+  assert.deepEqual(from('10.96.0.10'), ['DNAT 10.244.1.8:8080 masquerade']);
+  // a comes back and b changes in the same sync: b, the owner now, keeps both keys.
+  await backend.sync(stateOf([a, aEps, b, bEps]), new Set(['default/a', 'default/b']));
+  assert.deepEqual(from('203.0.113.7'), ['DNAT 10.244.1.6:8080 masquerade']);
+  // b drops the shared external IP and a changes in one sync: handed to a, once.
+  const b2 = makeService('b', { clusterIP: '10.96.0.11' });
+  await backend.sync(stateOf([a, makeSlice('a', [L('10.244.1.9')]), b2, bEps]), new Set(['default/b', 'default/a']));
+  assert.deepEqual(from('203.0.113.7'), ['DNAT 10.244.1.9:8080 masquerade']);
+  assert.deepEqual(from('10.96.0.10'), ['DNAT 10.244.1.9:8080 masquerade']);
+  // A full sync agrees with what the incremental ones built.
+  const before = nft.dump();
+  backend.requestFullSync();
+  await backend.sync(stateOf([a, makeSlice('a', [L('10.244.1.9')]), b2, bEps]), undefined);
+  assert.equal(nft.dump(), before);
+});

@@ -98,6 +98,15 @@ class FamilySync {
   readonly fc: FamilyConfig;
   records = new Map<string, AppliedRecord>();
   byService = new Map<NamespacedName, string[]>();
+  /**
+   * Every Service port claiming a key, the owner first. Two Services may ask for the same
+   * address, protocol and port (externalIPs are the user's to choose, and may even be another
+   * Service's ClusterIP): the map holds one element per key, so one claim is applied, the owner's,
+   * and the others wait until it lets go (the first waiting one then takes over).
+   */
+  claims = new Map<string, KeyRecord[]>();
+  /** Keys whose owner let go during this render: applied once, after every Service is rendered. */
+  #handover = new Set<string>();
   /** Slot layout per Service port, kept across syncs (and full syncs) for stable slots. */
   layouts = new Map<string, string[]>();
   portsByService = new Map<NamespacedName, string[]>();
@@ -137,6 +146,7 @@ class FamilySync {
   reset(): void {
     this.records.clear();
     this.byService.clear();
+    this.claims.clear();
     this.clusterIPRefs.clear();
     this.dispatchRefs.clear();
     this.hairpinRefs.clear();
@@ -216,6 +226,14 @@ class FamilySync {
       this.#syncService(tx, name, state.services.get(name), flows);
       if (pace && ++i % PaceServices === 0) await pace();
     }
+    // Keys handed to a waiting claim (or to nobody): one change each, whatever happened to them
+    // in between (a transaction sends an object's deletes before its adds, so a key must not be
+    // both added and deleted in one).
+    for (const key of this.#handover) {
+      const old = this.records.get(key);
+      this.#diffKey(tx, old ? comparable(old) : undefined, this.claims.get(key)?.[0], flows);
+    }
+    this.#handover.clear();
     if (full) {
       // Keys an earlier process left that no Service claims any more.
       for (const r of [...this.records.values()]) if (isAdopted(r)) this.#diffKey(tx, comparable(r), undefined, flows);
@@ -286,7 +304,8 @@ class FamilySync {
       const { records, slots } = renderServicePort(sp, this.fc, this.layouts.get(sp.info.name));
       this.layouts.set(sp.info.name, slots);
       ports.push(sp.info.name);
-      newRecords.push(...records);
+      // One claim per key and Service (an externalIP may repeat its own ClusterIP): the first.
+      for (const r of records) if (!newRecords.some((n) => n.key === r.key)) newRecords.push(r);
       for (const ep of sp.allReachableEndpoints) if (ep.nodeName === this.nodeName) hairpin.add(ep.ip);
       for (const ep of sp.localEndpoints) hairpin.add(ep.ip);
     }
@@ -295,11 +314,27 @@ class FamilySync {
     else this.portsByService.delete(name);
 
     const newKeys = new Set(newRecords.map((r) => r.key));
+    const mine = (r: KeyRecord): boolean => r.svc.startsWith(`${name}:`);
     for (const key of this.byService.get(name) ?? []) {
-      const old = this.records.get(key);
-      if (!newKeys.has(key) && old && !isAdopted(old) && old.svc.startsWith(`${name}:`)) this.#diffKey(tx, comparable(old), undefined, flows);
+      if (newKeys.has(key)) continue;
+      const list = this.claims.get(key);
+      if (!list) continue;
+      const owned = list.length > 0 && mine(list[0]);
+      const rest = list.filter((r) => !mine(r));
+      if (rest.length) this.claims.set(key, rest);
+      else this.claims.delete(key);
+      if (owned) this.#handover.add(key);
     }
     for (const r of newRecords) {
+      const list = this.claims.get(r.key);
+      const others = list?.filter((c) => !mine(c)) ?? [];
+      if (list && list.length > 0 && !mine(list[0])) {
+        // Another Service owns the key: this claim waits behind it.
+        this.claims.set(r.key, [...others, r]);
+        continue;
+      }
+      this.claims.set(r.key, [r, ...others]);
+      if (this.#handover.has(r.key)) continue;
       const old = this.records.get(r.key);
       this.#diffKey(tx, old ? comparable(old) : undefined, r, flows);
     }
