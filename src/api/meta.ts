@@ -53,5 +53,5 @@ export type Writable<T> = { -readonly [K in keyof T]: T[K] };
 export function writableMeta(obj: KubeObject): Writable<ObjectMeta> {
   const o = obj as { metadata?: ObjectMeta };
   o.metadata ??= {};
-  return o.metadata as Writable<ObjectMeta>;
+  return o.metadata;
 }
