@@ -119,18 +119,22 @@ def main():
     helpers = set()  # pids of run helpers (their exits are nobody's business)
     inbuf = b''
 
+    def forget_parent(r):
+        # In a forked child: the zygote's signal plumbing and descriptors are not its own.
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in [rsig, wsig, r, sel.fileno()] + list(pending) + list(results):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
     def run_helper(req):
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
             try:
-                signal.set_wakeup_fd(-1)
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                for fd in [rsig, wsig, r, sel.fileno()] + list(pending) + list(results):
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
+                forget_parent(r)
                 x = req['run']
                 try:
                     p = subprocess.run(list(x['argv']), input=(x.get('input') or '').encode(), capture_output=True, timeout=30)
@@ -208,13 +212,7 @@ def main():
             code = 1
             try:
                 os.setsid()
-                signal.set_wakeup_fd(-1)
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                for fd in [rsig, wsig, r, sel.fileno()] + list(pending) + list(results):
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
+                forget_parent(r)
                 devnull = os.open(os.devnull, os.O_RDWR)
                 os.dup2(devnull, 0)
                 os.dup2(w, 1)
