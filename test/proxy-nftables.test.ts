@@ -151,6 +151,25 @@ describe('nftables rulesets with real nft', { skip }, () => {
     }
   });
 
+  test('a transaction through the nft -i session is all or nothing: one refused command leaves none of its commands applied', async () => {
+    const nft = new RealNftables(new RealExec(), { netns: ns });
+    const listTable = () => inNs(ns, 'nft', 'list', 'table', 'ip', 'atomic');
+    try {
+      // Several lines, as the backend renders them; the last names a set that does not exist.
+      const script = ['add table ip atomic', 'add chain ip atomic c1', 'add set ip atomic s1 { type ipv4_addr; }', 'add element ip atomic s1 { 10.0.0.1 }', 'add element ip atomic no-such-set { 10.0.0.2 }'].join('\n');
+      await assert.rejects(nft.run(script), /No such file or directory/);
+      await assert.rejects(listTable(), /No such file or directory/);
+      // The session keeps working, and the same commands without the bad one all apply.
+      await nft.run(script.split('\n').slice(0, 4).join('\n'));
+      const table = (await listTable()).stdout;
+      assert.match(table, /chain c1/);
+      assert.match(table, /elements = \{ 10\.0\.0\.1 \}/);
+    } finally {
+      nft.close();
+      await inNs(ns, 'nft', 'delete', 'table', 'ip', 'atomic').catch(() => {});
+    }
+  });
+
   test('a restarted backend adopts the table: it reads one map and re-sends no unchanged element', async () => {
     const nft = recording(new RealNftables(new RealExec(), { netns: ns, sessionMaxBytes: 0 }));
     const state = stateOf(objs([L('10.244.1.5'), L('10.244.1.9')]));
