@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { HttpClient, loadKubeconfig, type ConnectionConfig } from '../client/index.ts';
 import { defaultNodePlugins, startAgent, type AgentMode, type RunningAgent } from '../agent/index.ts';
+import { parseNodePortAddresses } from '../proxy/index.ts';
 import { logger } from '../util/index.ts';
 import type { ClusterDnsInfo } from '../dns/index.ts';
 import { addDnsOptions, dnsPluginOptions, dnsReadyText, type DnsFlags } from './dns.ts';
@@ -38,6 +39,7 @@ export interface AgentFlags extends DnsFlags {
   nodeLeaseDurationSeconds?: string;
   proxyHealthz?: string;
   proxyMetrics?: string;
+  nodeportAddresses?: string;
 }
 
 /** "500ms", "10s", "5m" → ms. */
@@ -119,7 +121,7 @@ export async function runAgent(f: AgentFlags): Promise<void> {
     nodeStatusUpdateMs: f.nodeStatusUpdateFrequency ? parseDurationMs(f.nodeStatusUpdateFrequency, '--node-status-update-frequency') : undefined,
     leaseDurationSeconds: f.nodeLeaseDurationSeconds ? Number(f.nodeLeaseDurationSeconds) : undefined,
     plugins: defaultNodePlugins({
-      proxy: { healthz: f.proxyHealthz, metrics: f.proxyMetrics },
+      proxy: { healthz: f.proxyHealthz, metrics: f.proxyMetrics, nodePortAddresses: parseNodePortAddresses(f.nodeportAddresses ?? '') },
       dns: dnsPluginOptions(f, { clusterDomain: f.clusterDomain, serviceIP: clusterDNS?.[0], onServing: (i) => (dnsInfo = i) }),
     }),
   });
@@ -148,7 +150,8 @@ export function addAgentRuntimeOptions(cmd: Command): Command {
     .option('--crashloop-backoff-max <duration>', 'longest CrashLoopBackOff delay (kubelet: 5m)')
     .option('--container-log-max-size <size>', 'container log size before rotation (one rotated file is kept)', '10Mi')
     .option('--proxy-healthz <host:port>', 'service proxy /healthz and /livez (kube-proxy\'s healthz-bind-address; default 127.0.0.1:10256 in host mode, 0.0.0.0:10256 in netns mode; 0: none)')
-    .option('--proxy-metrics <host:port>', 'service proxy Prometheus /metrics (kube-proxy\'s metrics-bind-address; default 127.0.0.1:10249; 0: none)');
+    .option('--proxy-metrics <host:port>', 'service proxy Prometheus /metrics (kube-proxy\'s metrics-bind-address; default 127.0.0.1:10249; 0: none)')
+    .option('--nodeport-addresses <cidrs>', 'node IPs NodePorts answer on: comma-separated CIDRs, or "primary" (kube-proxy\'s nodeport-addresses; default: every node IP)');
 }
 
 export function registerAgent(program: Command): void {

@@ -8,6 +8,7 @@ import { defaultControllers, startControllers } from '../controllers/index.ts';
 import { logger } from '../util/index.ts';
 import os from 'node:os';
 import { defaultNodePlugins, startAgent, type RunningAgent } from '../agent/index.ts';
+import { parseNodePortAddresses } from '../proxy/index.ts';
 import { parseDurationMs, parseSize } from './agent.ts';
 import { clusterDnsIP, type ClusterDnsInfo } from '../dns/index.ts';
 import { dnsPluginOptions, dnsReadyText, type DnsFlags } from './dns.ts';
@@ -34,6 +35,7 @@ export interface ServerFlags extends DnsFlags {
   containerLogMaxSize?: string;
   proxyHealthz?: string;
   proxyMetrics?: string;
+  nodeportAddresses?: string;
   /** This node's addresses (the in-process agent's --node-ip; host mode default 127.0.0.1). */
   nodeIp?: string;
   /** Host mode's LoadBalancer pool when none is configured. */
@@ -100,7 +102,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
       backoffMaxMs: flags.crashloopBackoffMax ? parseDurationMs(flags.crashloopBackoffMax, '--crashloop-backoff-max') : undefined,
       maxLogBytes: flags.containerLogMaxSize ? parseSize(flags.containerLogMaxSize, '--container-log-max-size') : undefined,
       plugins: defaultNodePlugins({
-        proxy: { healthz: flags.proxyHealthz, metrics: flags.proxyMetrics },
+        proxy: { healthz: flags.proxyHealthz, metrics: flags.proxyMetrics, nodePortAddresses: parseNodePortAddresses(flags.nodeportAddresses ?? '') },
         dns: dnsPluginOptions(flags, { clusterDomain: flags.clusterDomain, serviceIP: mode === 'netns' ? dnsIP : undefined, onServing: (i) => (dnsInfo = i) }),
       }),
     });

@@ -10,4 +10,4 @@ export { NftablesBackend, RealNftables, FakeNftables, RealExec, FakeExec, RealCo
 export { ProxyHealth, ServiceHealthServer } from './healthcheck/index.ts';
 export { ProxyMetrics } from './metrics/index.ts';
 export { UserspaceBackend, type UserspaceBackendOptions } from './userspace/index.ts';
-export { proxyPlugin, type ProxyPluginOptions } from './plugin.ts';
+export { proxyPlugin, parseNodePortAddresses, type ProxyPluginOptions } from './plugin.ts';

@@ -10,7 +10,7 @@ import { EndpointSlices, Nodes, Services } from '../api/index.ts';
 import { FakeClient, InformerFactory } from '../client/index.ts';
 import type { NodePluginContext } from '../agent/index.ts';
 import { FakeNftables } from './nftables/index.ts';
-import { parseHostPort, proxyPlugin } from './plugin.ts';
+import { parseHostPort, parseNodePortAddresses, proxyPlugin } from './plugin.ts';
 import { makeService, makeSlice } from './testing.ts';
 
 const subnet = `127.78.${1 + Math.floor(Math.random() * 250)}`;
@@ -144,4 +144,31 @@ test('--proxy-healthz and --proxy-metrics take host:port, [v6]:port or :port; "0
   assert.equal(parseHostPort('', '127.0.0.1'), undefined);
   assert.throws(() => parseHostPort('10256', '127.0.0.1'), /expected host:port/);
   assert.throws(() => parseHostPort('127.0.0.1:70000', '127.0.0.1'), /out of range/);
+});
+
+test('--nodeport-addresses narrows the node IPs a NodePort answers on (netns mode)', async () => {
+  const client = new FakeClient();
+  await client.create<Node>(Nodes, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' }, spec: { podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24'] } });
+  await client.create<Service>(Services, 'default', makeService('web', { clusterIP: '10.96.0.10', type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080, protocol: 'TCP' }] }));
+  await client.create<EndpointSlice>(EndpointSlices, 'default', makeSlice('web', [{ ip: '10.244.1.5', node: 'node-a' }]));
+  const nft = new FakeNftables();
+  const { ctx, informers } = context(client, 'netns', logs().log);
+  const running = await proxyPlugin({ healthz: '0', metrics: '0', minSyncPeriodMs: 10, nftables: nft, nodePortAddresses: parseNodePortAddresses('192.168.0.0/16') }).start({ ...ctx, nodeIPs: ['192.168.0.10', '172.16.0.10'] });
+  try {
+    await until('a ruleset with the NodePort', () => nft.scripts.some((s) => s.includes('30080')));
+    const all = nft.scripts.join('\n');
+    assert.match(all, /192\.168\.0\.10 \. tcp \. 30080/);
+    assert.doesNotMatch(all, /172\.16\.0\.10 \. tcp \. 30080/);
+  } finally {
+    await running.stop();
+    informers.stop();
+  }
+});
+
+test('--nodeport-addresses takes CIDRs or "primary", and names the flag when a value is not a CIDR', () => {
+  assert.deepEqual(parseNodePortAddresses('192.168.0.0/16, fd00::/64'), ['192.168.0.0/16', 'fd00::/64']);
+  assert.deepEqual(parseNodePortAddresses('primary'), []);
+  assert.deepEqual(parseNodePortAddresses(''), []);
+  assert.throws(() => parseNodePortAddresses('192.168.0.1'), /--nodeport-addresses "192\.168\.0\.1": must be a valid CIDR/);
+  assert.throws(() => parseNodePortAddresses('10.0.0.0/40'), /must be a valid CIDR/);
 });

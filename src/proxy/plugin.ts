@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Node, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import ipaddr from 'ipaddr.js';
 import { Registry } from 'prom-client';
 import { EndpointSlices, Nodes, Services } from '../api/index.ts';
 import type { NodePlugin, NodePluginContext, RunningPlugin } from '../agent/index.ts';
@@ -31,6 +32,8 @@ export interface ProxyPluginOptions {
   podCIDRWaitMs?: number;
   /** netns mode: an nftables executor other than the real nft (a fake, in tests). */
   nftables?: Nftables;
+  /** kube-proxy's --nodeport-addresses, parsed (parseNodePortAddresses): the CIDRs whose node IPs NodePorts answer on; empty: every node IP. */
+  nodePortAddresses?: string[];
 }
 
 export const DefaultProxyHealthzPort = 10256;
@@ -45,6 +48,21 @@ export function parseHostPort(s: string, defaultHost: string): { host: string; p
   const port = Number(m[3]);
   if (port > 65535) throw new Error(`${JSON.stringify(s)}: port out of range`);
   return { host: m[1] ?? (m[2] || defaultHost), port };
+}
+
+/**
+ * kube-proxy's --nodeport-addresses: comma-separated CIDRs, or "primary" (the node's own IPs,
+ * which is also what an empty value means here). Returns the CIDRs in canonical form.
+ */
+export function parseNodePortAddresses(s: string): string[] {
+  const v = s.trim();
+  if (v === '' || v === 'primary') return [];
+  return v.split(',').map((part) => {
+    const c = part.trim();
+    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c) || !ipaddr.isValidCIDR(c)) throw new Error(`--nodeport-addresses ${JSON.stringify(c)}: must be a valid CIDR, e.g. 192.168.0.0/16, or "primary"`);
+    const [addr, bits] = ipaddr.parseCIDR(c);
+    return `${addr.toString()}/${bits}`;
+  });
 }
 
 function address(spec: string | undefined, mode: 'host' | 'netns', defaultPort: number, what: string, log: Logger): { host: string; port: number } | undefined {
@@ -113,6 +131,7 @@ export function proxyPlugin(o: ProxyPluginOptions = {}): NodePlugin {
           serviceHealthHost: ctx.mode === 'host' ? (ctx.nodeIPs.find(isLoopback) ?? '127.0.0.1') : '0.0.0.0',
           ...(o.minSyncPeriodMs !== undefined ? { minSyncPeriodMs: o.minSyncPeriodMs } : {}),
           ...(o.syncPeriodMs !== undefined ? { syncPeriodMs: o.syncPeriodMs } : {}),
+          ...(o.nodePortAddresses?.length ? { nodePortAddresses: o.nodePortAddresses } : {}),
           log,
         };
         if (ctx.mode === 'host') opts.backend = (config, node) => (userspace = new UserspaceBackend({ config, node, log: log.child({ backend: 'userspace' }) }));
