@@ -63,6 +63,8 @@ export async function runServer(flags: ServerFlags): Promise<void> {
   const log = logger('server');
   const started = performance.now();
   const mode = parseMode(flags.mode);
+  // Checked before anything starts, also with --no-agent.
+  const nodePortAddresses = parseNodePortAddresses(flags.nodeportAddresses ?? '');
   const dataDir = resolve(flags.dataDir);
   const storeSpec = flags.store ?? `sqlite:${dataDir}`;
   const serviceCIDRs = (flags.serviceCidr ?? defaultServiceCIDR[mode]).split(',').map((s) => s.trim()).filter(Boolean);
@@ -102,7 +104,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
       backoffMaxMs: flags.crashloopBackoffMax ? parseDurationMs(flags.crashloopBackoffMax, '--crashloop-backoff-max') : undefined,
       maxLogBytes: flags.containerLogMaxSize ? parseSize(flags.containerLogMaxSize, '--container-log-max-size') : undefined,
       plugins: defaultNodePlugins({
-        proxy: { healthz: flags.proxyHealthz, metrics: flags.proxyMetrics, nodePortAddresses: parseNodePortAddresses(flags.nodeportAddresses ?? '') },
+        proxy: { healthz: flags.proxyHealthz, metrics: flags.proxyMetrics, nodePortAddresses },
         dns: dnsPluginOptions(flags, { clusterDomain: flags.clusterDomain, serviceIP: mode === 'netns' ? dnsIP : undefined, onServing: (i) => (dnsInfo = i) }),
       }),
     });
