@@ -91,6 +91,7 @@ function connection(f: AgentFlags): ConnectionConfig {
 export async function runAgent(f: AgentFlags): Promise<void> {
   const log = logger('agent');
   const mode = parseAgentMode(f.mode);
+  const nodePortAddresses = parseNodePortAddresses(f.nodeportAddresses ?? '');
   const conn = connection(f);
   // kubelet's User-Agent shape, so its writes' field manager is "kubelet".
   const client = new HttpClient({ ...conn, userAgent: `kubelet/v1.33.0 (${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}) svcnet` });
@@ -121,7 +122,7 @@ export async function runAgent(f: AgentFlags): Promise<void> {
     nodeStatusUpdateMs: f.nodeStatusUpdateFrequency ? parseDurationMs(f.nodeStatusUpdateFrequency, '--node-status-update-frequency') : undefined,
     leaseDurationSeconds: f.nodeLeaseDurationSeconds ? Number(f.nodeLeaseDurationSeconds) : undefined,
     plugins: defaultNodePlugins({
-      proxy: { healthz: f.proxyHealthz, metrics: f.proxyMetrics, nodePortAddresses: parseNodePortAddresses(f.nodeportAddresses ?? '') },
+      proxy: { healthz: f.proxyHealthz, metrics: f.proxyMetrics, nodePortAddresses },
       dns: dnsPluginOptions(f, { clusterDomain: f.clusterDomain, serviceIP: clusterDNS?.[0], onServing: (i) => (dnsInfo = i) }),
     }),
   });

@@ -11,9 +11,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Node, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import ipaddr from 'ipaddr.js';
 import { Registry } from 'prom-client';
 import { EndpointSlices, Nodes, Services } from '../api/index.ts';
+import { ipString, parseCIDRSloppy } from '../api/validation/index.ts';
 import type { NodePlugin, NodePluginContext, RunningPlugin } from '../agent/index.ts';
 import type { Logger } from '../util/index.ts';
 import type { Nftables } from './nftables/index.ts';
@@ -59,9 +59,10 @@ export function parseNodePortAddresses(s: string): string[] {
   if (v === '' || v === 'primary') return [];
   return v.split(',').map((part) => {
     const c = part.trim();
-    if (!/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c) || !ipaddr.isValidCIDR(c)) throw new Error(`--nodeport-addresses ${JSON.stringify(c)}: must be a valid CIDR, e.g. 192.168.0.0/16, or "primary"`);
-    const [addr, bits] = ipaddr.parseCIDR(c);
-    return `${addr.toString()}/${bits}`;
+    // Parsed as kube-proxy parses it (ParseCIDRSloppy).
+    const cidr = parseCIDRSloppy(c);
+    if (!cidr) throw new Error(`--nodeport-addresses ${JSON.stringify(c)}: must be a valid CIDR, e.g. 192.168.0.0/16, or "primary"`);
+    return `${ipString(cidr.ip)}/${cidr.prefix}`;
   });
 }
 

@@ -59,7 +59,7 @@ import {
 export type { FieldError };
 export { type ClusterConfig, defaultClusterConfig, clusterIPFamilies, checkAllocationRanges } from './config.ts';
 export { validateServiceClusterIPsRelatedFields, externallyAccessible, needsHealthCheck, isHeadlessService } from './service.ts';
-export { familyOf, type IPFamily } from './net.ts';
+export { familyOf, parseCIDRSloppy, ipString, type IPFamily } from './net.ts';
 export { semanticEqual } from './equality.ts';
 export { allowLoopbackAddresses } from './common.ts';
 export { validatePodBinding } from './pod.ts';
