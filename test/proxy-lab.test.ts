@@ -15,12 +15,14 @@ import {
   eventually,
   imageTable,
   inPod,
+  isFailure,
   macOf,
   pinnedPod,
   requestsFromPod,
   serviceInfo,
   waitEndpoints,
   waitPodsReady,
+  waitServed,
   type PodRow,
 } from './lib/proxy-lab.ts';
 
@@ -55,9 +57,13 @@ test('in a lab, Services work on the wire: ClusterIP from a pod, NodePort on eve
       });
 
       await t.test('ClusterIP: from a pod, 1,000 requests to the Service\'s IP:port reach both replicas, split within 10% of even', async () => {
-        const bodies = await requestsFromPod(lab, 'mlflow', 'client-bare', `http://${clusterIP}:5000/hostname`, 1000);
+        const url = `http://${clusterIP}:5000/hostname`;
+        await waitServed(lab, 'mlflow', 'client-bare', url, replicas.map((r) => r.name));
+        const bodies = await requestsFromPod(lab, 'mlflow', 'client-bare', url, 1000);
+        const failed = bodies.filter(isFailure);
+        assert.deepEqual(failed, [], `every request answered by a replica: ${failed.length} failed`);
         const counts = countBy(bodies);
-        assert.deepEqual([...counts.keys()].sort(), replicas.map((r) => r.name).sort(), `every request answered by a replica: ${JSON.stringify([...counts])}`);
+        assert.deepEqual([...counts.keys()].sort(), replicas.map((r) => r.name).sort(), `answers: ${JSON.stringify([...counts])}`);
         for (const r of replicas) {
           const n = counts.get(r.name) ?? 0;
           assert.ok(n >= 450 && n <= 550, `${r.name} answered ${n} of 1000 (expected 500 ± 50)`);
@@ -120,7 +126,7 @@ test('in a lab, Services work on the wire: ClusterIP from a pod, NodePort on eve
         const local = replicas.find((r) => r.node === repNode)!;
         const bodies = await eventually('client-rep reaching mlflow-local', async () => {
           const b = await requestsFromPod(lab, 'mlflow', 'client-rep', `http://${info.clusterIP}:5000/hostname`, 30);
-          return b.every((x) => x !== 'FAILED') ? b : undefined;
+          return b.some(isFailure) ? undefined : b;
         }, 20_000);
         assert.deepEqual([...countBy(bodies)], [[local.name, 30]]);
         const r = await inPod(lab, 'mlflow', 'client-bare', `curl -s -m 2 http://${info.clusterIP}:5000/hostname; echo " code=$?"`);

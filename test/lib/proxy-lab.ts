@@ -129,11 +129,30 @@ export async function inPod(lab: Lab, ns: string, pod: string, script: string, t
   return lab.kubectl(['exec', '-n', ns, pod, '--', 'sh', '-c', script], { timeoutMs });
 }
 
-/** `n` requests from inside a pod, one curl (one connection) each; the bodies, one per request. */
+/**
+ * `n` requests from inside a pod, one curl (one connection) each; the bodies, one per request. A
+ * request that fails reads `FAILED#<index> curl=<exit code>` so that a failure says when and how.
+ */
 export async function requestsFromPod(lab: Lab, ns: string, pod: string, url: string, n: number): Promise<string[]> {
-  const r = await inPod(lab, ns, pod, `i=0; while [ $i -lt ${n} ]; do curl -s -m 3 ${url} || printf FAILED; echo; i=$((i+1)); done`, 600_000);
+  const r = await inPod(lab, ns, pod, `i=0; while [ $i -lt ${n} ]; do curl -s -m 3 ${url} || printf "FAILED#$i curl=$?"; echo; i=$((i+1)); done`, 600_000);
   if (r.code !== 0) throw new Error(`requests from ${pod}: ${r.stderr}`);
   return r.stdout.split('\n').slice(0, n);
+}
+
+export function isFailure(body: string): boolean {
+  return body.startsWith('FAILED#');
+}
+
+/**
+ * Waits until the client pod's node has programmed the Service: `waitEndpoints` sees the API, and
+ * the proxy on the client's node syncs a moment later. Done when a round of requests reaches all of
+ * `names` and none fails.
+ */
+export async function waitServed(lab: Lab, ns: string, pod: string, url: string, names: readonly string[]): Promise<void> {
+  await eventually(`${pod} reaching ${names.join(', ')} through ${url}`, async () => {
+    const b = await requestsFromPod(lab, ns, pod, url, 20);
+    return !b.some(isFailure) && names.every((x) => b.includes(x)) ? true : undefined;
+  }, 30_000);
 }
 
 export function countBy(list: readonly string[]): Map<string, number> {
