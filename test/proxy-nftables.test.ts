@@ -4,8 +4,14 @@
 // topology (no link to the host namespace):
 //
 //   client ns  eth0 192.168.100.2 ──veth── vc 192.168.100.1   node ns (the proxier programs it)
-//   p1 ns      eth0 10.244.1.11   ──veth── br0 10.244.1.1/24
+//                   fd00:100::2              fd00:100::1
+//   p1 ns      eth0 10.244.1.11   ──veth── br0 10.244.1.1/24, fd00:244:1::1/64
+//                   fd00:244:1::11
 //   p2 ns      eth0 10.244.1.12   ──veth──┘
+//                   fd00:244:1::12
+//
+// The client's default routes lead to the node, so the externalIPs and LoadBalancer addresses
+// (10.200.0.0/24) are reached through it and never leave the topology.
 //
 // Needs root, nft, ip and node; skips with the reason otherwise.
 import { after, before, describe, test } from 'node:test';
@@ -220,8 +226,11 @@ describe('nftables proxy with real traffic', { skip }, () => {
   const services = new FakeInformer<Service>();
   const slices = new FakeInformer<EndpointSlice>();
   const nodeIP = '192.168.100.1';
+  const nodeIP6 = 'fd00:100::1';
   const P1 = '10.244.1.11';
   const P2 = '10.244.1.12';
+  const P1v6 = 'fd00:244:1::11';
+  const P2v6 = 'fd00:244:1::12';
   const nft = (): Nftables & { scripts: string[] } => recording(new RealNftables(new RealExec(), { netns: nodeNs }));
   let rec: Nftables & { scripts: string[] };
   const sessions: Nftables[] = [];
@@ -233,8 +242,8 @@ describe('nftables proxy with real traffic', { skip }, () => {
       services,
       endpointSlices: slices,
       nodeName: 'node-a',
-      nodeIPs: [nodeIP],
-      podCIDRs: ['10.244.1.0/24'],
+      nodeIPs: [nodeIP, nodeIP6],
+      podCIDRs: ['10.244.1.0/24', 'fd00:244:1::/64'],
       nftables: rec,
       conntrack: new RealConntrack(new RealExec(), nodeNs),
       healthz: false,
@@ -251,10 +260,12 @@ describe('nftables proxy with real traffic', { skip }, () => {
     const ipn = (n: string, ...a: string[]) => run('ip', ['-n', n, ...a]);
     await ipn(nodeNs, 'link', 'add', 'br0', 'type', 'bridge');
     await ipn(nodeNs, 'addr', 'add', '10.244.1.1/24', 'dev', 'br0');
+    // nodad: the addresses are usable at once, with no duplicate-address detection to wait for.
+    await ipn(nodeNs, 'addr', 'add', 'fd00:244:1::1/64', 'dev', 'br0', 'nodad');
     await ipn(nodeNs, 'link', 'set', 'br0', 'up');
-    for (const [pod, ip, veth] of [
-      [p1, P1, 'vp1'],
-      [p2, P2, 'vp2'],
+    for (const [pod, ip, veth, ip6] of [
+      [p1, P1, 'vp1', P1v6],
+      [p2, P2, 'vp2', P2v6],
     ] as const) {
       await ipn(nodeNs, 'link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod);
       await ipn(nodeNs, 'link', 'set', veth, 'master', 'br0', 'up');
@@ -264,6 +275,8 @@ describe('nftables proxy with real traffic', { skip }, () => {
       await ipn(pod, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
       await ipn(pod, 'link', 'set', 'eth0', 'up');
       await ipn(pod, 'route', 'add', 'default', 'via', '10.244.1.1');
+      await ipn(pod, 'addr', 'add', `${ip6}/64`, 'dev', 'eth0', 'nodad');
+      await ipn(pod, '-6', 'route', 'add', 'default', 'via', 'fd00:244:1::1');
     }
     await ipn(nodeNs, 'link', 'add', 'vc', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client);
     await ipn(nodeNs, 'addr', 'add', `${nodeIP}/24`, 'dev', 'vc');
@@ -271,13 +284,20 @@ describe('nftables proxy with real traffic', { skip }, () => {
     await ipn(client, 'addr', 'add', '192.168.100.2/24', 'dev', 'eth0');
     await ipn(client, 'link', 'set', 'eth0', 'up');
     await ipn(client, 'route', 'add', 'default', 'via', nodeIP);
+    await ipn(nodeNs, 'addr', 'add', `${nodeIP6}/64`, 'dev', 'vc', 'nodad');
+    await ipn(client, 'addr', 'add', 'fd00:100::2/64', 'dev', 'eth0', 'nodad');
+    await ipn(client, '-6', 'route', 'add', 'default', 'via', nodeIP6);
     await inNs(nodeNs, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+    await inNs(nodeNs, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1');
     // Pods share the bridge's subnet: replies between them are bridged, so they must pass
     // netfilter to be un-DNATed (Kubernetes' br_netfilter requirement), per namespace.
     await inNs(nodeNs, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1');
+    await inNs(nodeNs, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-ip6tables=1');
     for (const [pod, name, ip] of [
       [p1, 'p1', P1],
       [p2, 'p2', P2],
+      [p1, 'p1', P1v6],
+      [p2, 'p2', P2v6],
     ] as const) {
       const child = spawn('ip', ['netns', 'exec', pod, process.execPath, '--import', 'tsx', `${fixtures}server.ts`, name, ip, '8080'], { stdio: ['ignore', 'pipe', 'inherit'] });
       servers.push(child);
@@ -314,6 +334,19 @@ describe('nftables proxy with real traffic', { skip }, () => {
     slices.upsert(makeSlice('elsewhere', [{ ip: P2, node: 'node-b' }]));
     services.upsert(makeService('dns', { clusterIP: '10.96.0.16', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }));
     slices.upsert(makeSlice('dns', both, { ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] }));
+    // Dual-stack: one slice per family, as the EndpointSlice controller writes them.
+    services.upsert(makeService('web6', { clusterIPs: ['10.96.0.20', 'fd00:96::20'], ...np(30083) }));
+    slices.upsert(makeSlice('web6', both, { name: 'web6-v4' }));
+    slices.upsert(makeSlice('web6', [L(P1v6), L(P2v6)], { name: 'web6-v6' }));
+    services.upsert(makeService('empty6', { clusterIP: 'fd00:96::21' }));
+    services.upsert(makeService('ext', { clusterIP: '10.96.0.21', externalIPs: ['10.200.0.7'] }));
+    slices.upsert(makeSlice('ext', both));
+    const lb = (clusterIP: string, nodePort: number, ingress: string, ranges: string[]) =>
+      makeService(`lb-${nodePort}`, { clusterIP, ...np(nodePort), type: 'LoadBalancer', loadBalancerIngress: [{ ip: ingress }], loadBalancerSourceRanges: ranges });
+    services.upsert(lb('10.96.0.22', 30084, '10.200.0.8', ['192.168.100.2/32']));
+    slices.upsert(makeSlice('lb-30084', both));
+    services.upsert(lb('10.96.0.23', 30085, '10.200.0.9', ['198.51.100.0/24']));
+    slices.upsert(makeSlice('lb-30085', both));
     services.start();
     slices.start();
     proxier = startProxy();
@@ -343,10 +376,13 @@ describe('nftables proxy with real traffic', { skip }, () => {
     return out;
   };
   const assertEven = (r: Result): void => {
+    assertBoth(r);
+    for (const n of Object.values(byPod(r))) assert.ok(n >= 450 && n <= 550, `split ${JSON.stringify(byPod(r))} is not within ±10% of even`);
+  };
+  /** Every request answered, by both pods (for runs too short to judge the split). */
+  const assertBoth = (r: Result): void => {
     assert.deepEqual(r.errors, {});
-    const c = byPod(r);
-    assert.deepEqual(Object.keys(c).sort(), ['p1', 'p2']);
-    for (const n of Object.values(c)) assert.ok(n >= 450 && n <= 550, `split ${JSON.stringify(c)} is not within ±10% of even`);
+    assert.deepEqual(Object.keys(byPod(r)).sort(), ['p1', 'p2']);
   };
 
   test('1,000 requests from the client to the ClusterIP split evenly over both pods', async () => {
@@ -399,6 +435,46 @@ describe('nftables proxy with real traffic', { skip }, () => {
   test('hairpin: a pod reaches itself through its Service', async () => {
     const r = await requests(p1, '10.96.0.13', 80, 5);
     assert.deepEqual(r.answers, { 'p1 10.244.1.1': 5 });
+  });
+
+  test('IPv6: 1,000 requests to a dual-stack Service\'s IPv6 ClusterIP split evenly over the pods\' IPv6 addresses; a pod\'s own address is kept', async () => {
+    const r = await requests(client, 'fd00:96::20', 80, 1000);
+    assertEven(r);
+    // The client is outside the pod CIDR, so (as kube-proxy) its traffic is masqueraded.
+    assert.deepEqual(Object.keys(r.answers).sort(), ['p1 fd00:244:1::1', 'p2 fd00:244:1::1']);
+    // From a pod it is not, except to itself (hairpin).
+    const fromPod = await requests(p1, 'fd00:96::20', 80, 200);
+    assertBoth(fromPod);
+    assert.deepEqual(Object.keys(fromPod.answers).sort(), ['p1 fd00:244:1::1', `p2 ${P1v6}`]);
+    // The same Service answers on its IPv4 ClusterIP from the IPv4 slice.
+    assertBoth(await requests(client, '10.96.0.20', 80, 200));
+  });
+
+  test('IPv6: the NodePort answers on the node\'s IPv6 address, masqueraded to the bridge\'s address', async () => {
+    const r = await requests(client, nodeIP6, 30083, 200);
+    assertBoth(r);
+    assert.deepEqual(Object.keys(r.answers).sort(), ['p1 fd00:244:1::1', 'p2 fd00:244:1::1']);
+  });
+
+  test('IPv6: a Service with no endpoints refuses at once', async () => {
+    const r = await requests(client, 'fd00:96::21', 80, 10, 5000);
+    assert.deepEqual(r.errors, { ECONNREFUSED: 10 });
+    assert.ok(Math.max(...r.ms) < 500, `took ${Math.max(...r.ms)} ms`);
+  });
+
+  test('externalIPs: traffic to a Service\'s external IP reaches its endpoints; another port of that IP is not the Service\'s', async () => {
+    assertBoth(await requests(client, '10.200.0.7', 80, 200));
+    // Nothing on the node answers 10.200.0.7:81, and the proxy does not claim it: no answer.
+    const other = await requests(client, '10.200.0.7', 81, 1, 700);
+    assert.deepEqual(other.answers, {});
+  });
+
+  test('loadBalancerSourceRanges: a client inside the ranges reaches the LoadBalancer address; one outside is dropped; the NodePort stays open', async () => {
+    assertBoth(await requests(client, '10.200.0.8', 80, 200));
+    const denied = await requests(client, '10.200.0.9', 80, 2, 700);
+    assert.deepEqual(denied.errors, { TIMEOUT: 2 });
+    // kube-proxy applies the ranges to the LoadBalancer address only; the NodePort stays open.
+    assertBoth(await requests(client, nodeIP, 30085, 100));
   });
 
   test('a UDP flow to a removed endpoint is cleared, so the client’s next datagram reaches another pod', async () => {
