@@ -65,11 +65,12 @@ test('a container\'s output goes to a rotated CRI log and its exit code is recor
     podUid: 'p',
     name: 'c',
     attempt: 0,
-    argv: ['sh', '-c', 'sleep 0.3; i=0; while [ $i -lt 40 ]; do echo "line $i of the log"; i=$((i+1)); done; echo oops >&2; exit 7'],
+    argv: ['sh', '-c', 'sleep 1; i=0; while [ $i -lt 40 ]; do echo "line $i of the log"; i=$((i+1)); done; echo oops >&2; exit 7'],
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
     logPath,
     maxLogBytes: 1000,
   });
+  // The program sleeps a second first, so that even a slow start (a loaded machine) finds it running.
   assert.equal(info.state, 'running');
   const done = await waitExit(rt, info.id);
   assert.equal(done.exitCode, 7);
