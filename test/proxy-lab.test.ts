@@ -188,11 +188,16 @@ test('in a lab, Services work on the wire: ClusterIP from a pod, NodePort on eve
           const [body, code] = [r.stdout.slice(0, r.stdout.lastIndexOf('\n')), r.stdout.slice(r.stdout.lastIndexOf('\n') + 1)];
           return { code, body: JSON.parse(body || '{}') as { localEndpoints?: number; service?: { name?: string } } };
         };
-        const good = await health(home);
+        // Each node's health server starts with its first sync of the Service: wait for an answer.
+        const answered = (n: string) => eventually(`${n}:${info.healthCheckNodePort} answering`, async () => {
+          const h = await health(n);
+          return h.code === '000' ? undefined : h;
+        }, 20_000);
+        const good = await answered(home);
         assert.equal(good.code, '200');
         assert.equal(good.body.localEndpoints, 1);
         assert.equal(good.body.service?.name, 'etp');
-        const bad = await health(other);
+        const bad = await answered(other);
         assert.equal(bad.code, '503');
         assert.equal(bad.body.localEndpoints, 0);
       });
