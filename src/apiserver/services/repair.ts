@@ -27,15 +27,20 @@ export async function repairAllocations(registry: Registry, store: Store, alloca
     const m = svc.metadata ?? {};
     const owner: AllocationOwner = { namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '' };
     const s = svc.spec ?? {};
-    const fams = s.ipFamilies ?? [];
     for (const ip of s.clusterIPs ?? []) if (ip && ip !== 'None') usedIPs.add(ip);
-    for (const [i, ip] of (s.clusterIPs ?? []).entries()) {
+    for (const ip of s.clusterIPs ?? []) {
       if (!ip || ip === 'None') continue;
-      const family = fams[i] ?? (ip.includes(':') ? 'IPv6' : 'IPv4');
-      const range = allocator.rangeFor(family === 'IPv6' ? 'IPv6' : 'IPv4');
-      if (!range || range.offsetOf(ip) === undefined) {
+      // The family of the address itself, as kube's repair takes it (getFamilyByIP).
+      const family = ip.includes(':') ? 'IPv6' : 'IPv4';
+      const range = allocator.rangeFor(family);
+      if (!range) {
         report.outOfRange++;
-        await recorder.event(svc, 'Warning', 'ClusterIPOutOfRange', `Cluster IP [${family}]:${ip} is not within the configured Service CIDR ${range?.cidr ?? '(none)'}; please recreate service`);
+        await recorder.event(svc, 'Warning', 'ClusterIPNotValid', `Cluster IP ${ip}(${family}) is of ip family that is no longer configured on cluster; please recreate service`);
+        continue;
+      }
+      if (range.offsetOf(ip) === undefined) {
+        report.outOfRange++;
+        await recorder.event(svc, 'Warning', 'ClusterIPOutOfRange', `Cluster IP [${family}]:${ip} is not within the service CIDR ${range.cidr}; please recreate service`);
         continue;
       }
       const cur = allocator.ipOwner(ip);
