@@ -14,7 +14,7 @@ import { Backoff, goDuration, type BackoffEntry } from './backoff.ts';
 import { ContainerConfigError, containerEnv, expandCommand, type EnvContext } from './env.ts';
 import { ImageTable, imageStatusName, resolveCommand } from './images.ts';
 import { selectLogs } from './logs.ts';
-import { initialProbeState, probeGate, probeKindTitle, probeOf, runProbe, stepProbe, type ProbeKind, type ProbeState } from './probes.ts';
+import { initialProbeState, lifecycleUserAgent, probeGate, probeKindTitle, probeOf, runProbe, stepProbe, type ProbeKind, type ProbeState } from './probes.ts';
 import type { ContainerInfo, PodRuntime, Sandbox } from './runtime/index.ts';
 import { containerStatus, podDesc, podStatus, type ContainerView, type InstanceView } from './status.ts';
 import type { PodDnsProvider } from './dns.ts';
@@ -556,7 +556,8 @@ export class PodWorker {
     if (step.kill && slot.current?.state === 'running' && !this.#terminating) {
       void this.#d.recorder.event(this.pod, 'Normal', 'Killing', `Container ${slot.spec.name} failed ${kind} probe, will be restarted`);
       const graceS = probe.terminationGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30;
-      void this.#killContainer(slot, graceS * 1000, false).then(() => this.kick());
+      // kubelet's killContainer runs the preStop hook for a liveness or startup failure too.
+      void this.#killContainer(slot, graceS * 1000, true).then(() => this.kick());
     }
     if (step.changed) {
       if (kind === 'startup' && step.state.result === 'success') {
@@ -636,7 +637,9 @@ export class PodWorker {
     const preStop = slot.spec.lifecycle?.preStop;
     if (runPreStop && preStop && graceMs > 0) {
       await Promise.race([this.#runHook(preStop, cur, slot.spec), new Promise((r) => setTimeout(r, graceMs))]).catch((err: unknown) => {
-        void this.#d.recorder.event(this.pod, 'Warning', 'FailedPreStopHook', `PreStopHook failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.#log.warn({ container: slot.spec.name, err: err instanceof Error ? err.message : String(err) }, 'PreStop hook failed');
+        // As kubelet: no details in the Event (they could hold secrets).
+        void this.#d.recorder.event(this.pod, 'Warning', 'FailedPreStopHook', 'PreStopHook failed');
       });
     }
     let remaining = graceMs - (Date.now() - start);
@@ -670,8 +673,13 @@ export class PodWorker {
       return;
     }
     if (h.httpGet) {
-      const out = await runProbe({ httpGet: h.httpGet, timeoutSeconds: Math.max(1, Math.ceil(this.#graceMs() / 1000)) }, { podIP: this.#podIPs()[0] ?? '127.0.0.1', container: c, exec: (argv, t) => this.#execCollect(inst.id, argv, t) });
-      if (out.result !== 'success') throw new Error(out.output);
+      const out = await runProbe(
+        { httpGet: h.httpGet, timeoutSeconds: Math.max(1, Math.ceil(this.#graceMs() / 1000)) },
+        { podIP: this.#podIPs()[0] ?? '127.0.0.1', container: c, exec: (argv, t) => this.#execCollect(inst.id, argv, t) },
+        lifecycleUserAgent,
+      );
+      // kubelet fails an HTTP hook on transport errors only, whatever status it is answered.
+      if (out.result !== 'success' && out.statusCode === undefined) throw new Error(out.output);
     }
   }
 

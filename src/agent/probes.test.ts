@@ -75,7 +75,7 @@ test('httpGet and tcpSocket probes report as kubelet words them', async (t) => {
   const target = { podIP: '127.0.0.1', container: { name: 'c' }, exec: async () => ({ output: '', exitCode: 0, timedOut: false }) };
   assert.equal((await runProbe({ httpGet: { path: '/ok', port } }, target)).result, 'success');
   assert.equal((await runProbe({ httpGet: { path: '/redirect', port } }, target)).result, 'success');
-  assert.deepEqual(await runProbe({ httpGet: { path: '/bad', port } }, target), { result: 'failure', output: 'HTTP probe failed with statuscode: 500' });
+  assert.deepEqual(await runProbe({ httpGet: { path: '/bad', port } }, target), { result: 'failure', output: 'HTTP probe failed with statuscode: 500', statusCode: 500 });
   const slow = await runProbe({ httpGet: { path: '/slow', port }, timeoutSeconds: 1 }, target);
   assert.match(slow.output, /context deadline exceeded \(Client\.Timeout exceeded while awaiting headers\)/);
   assert.equal((await runProbe({ tcpSocket: { port } }, target)).result, 'success');

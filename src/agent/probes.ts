@@ -67,6 +67,8 @@ export interface ProbeOutcome {
   result: 'success' | 'failure' | 'unknown';
   /** kubelet's output/message for the Unhealthy event. */
   output: string;
+  /** httpGet: the status code answered (a lifecycle hook looks at no status, only at errors). */
+  statusCode?: number;
 }
 
 export interface ProbeTarget {
@@ -97,9 +99,11 @@ function netError(e: NodeJS.ErrnoException, host: string, port: number): string 
 }
 
 export const probeUserAgent = 'kube-probe/1.33';
+/** What kubelet's lifecycle hooks' HTTP requests say they are. */
+export const lifecycleUserAgent = 'kube-lifecycle/1.33';
 
-/** Runs one probe. */
-export async function runProbe(probe: Probe, target: ProbeTarget): Promise<ProbeOutcome> {
+/** Runs one probe (or a lifecycle hook's httpGet, with userAgent kube-lifecycle/…). */
+export async function runProbe(probe: Probe, target: ProbeTarget, userAgent = probeUserAgent): Promise<ProbeOutcome> {
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
   if (probe.exec) {
     const argv = probe.exec.command ?? [];
@@ -116,7 +120,7 @@ export async function runProbe(probe: Probe, target: ProbeTarget): Promise<Probe
     const scheme = (g.scheme ?? 'HTTP').toLowerCase();
     const path = g.path || '/';
     const url = `${scheme}://${hostPort(host, port)}${path.startsWith('/') ? path : `/${path}`}`;
-    const headers: Record<string, string> = { 'User-Agent': probeUserAgent, Accept: '*/*' };
+    const headers: Record<string, string> = { 'User-Agent': userAgent, Accept: '*/*' };
     for (const h of g.httpHeaders ?? []) headers[h.name] = h.value;
     return new Promise((resolve) => {
       const mod = scheme === 'https' ? https : http;
@@ -125,8 +129,8 @@ export async function runProbe(probe: Probe, target: ProbeTarget): Promise<Probe
         const code = res.statusCode ?? 0;
         res.once('end', () => undefined);
         req.destroy();
-        if (code >= 200 && code < 400) resolve({ result: 'success', output: '' });
-        else resolve({ result: 'failure', output: `HTTP probe failed with statuscode: ${code}` });
+        if (code >= 200 && code < 400) resolve({ result: 'success', output: '', statusCode: code });
+        else resolve({ result: 'failure', output: `HTTP probe failed with statuscode: ${code}`, statusCode: code });
       });
       req.once('timeout', () => {
         req.destroy();
