@@ -1,0 +1,260 @@
+// preStop hooks with the real node agent (host mode, the real `bin/svcnet server` and kubectl),
+// observed from the container's side: a small server (test/fixtures/agent/flipserver.py) notes
+// when it starts, when its preStop endpoint is called (with the caller's User-Agent) and when
+// SIGTERM arrives. httpGet, sleep and exec hooks run before SIGTERM and delay it as kubelet's
+// do; a hook longer than the grace period is cut short; a failed hook is reported and the
+// container still stopped; a liveness failure runs the hook too. (The exec hook's plain case,
+// with SIGKILL after the grace period, is in agent-host.test.ts.)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import { startSvcnet, kubectl, type Svcnet } from './lib/svcnet.ts';
+import { killPodProcesses, waitFor } from './lib/agent.ts';
+
+const node = 'hooks-node';
+const ns = 'hooks';
+const flipServer = resolve('test/fixtures/agent/flipserver.py');
+/** What a loaded 2-core machine may add to a timing (API round trips, process start and exit). */
+const marginMs = 3000;
+let s: Svcnet;
+let work: string;
+
+async function ok(args: string[], input?: string): Promise<string> {
+  const r = await kubectl(s, args, { input });
+  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+interface Note {
+  what: string;
+  at: number;
+  extra: string;
+}
+
+/** The container's notes ("start", "prestop", "term"), in order. */
+function notes(file: string): Note[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [what, at, ...rest] = l.split(' ');
+      return { what: what, at: Number(at), extra: rest.join(' ') };
+    });
+}
+
+/**
+ * A pod running flipserver on :8080 with `env` and `container` (more YAML for the container, 4
+ * spaces in); Ready once it listens (so it has noted its start).
+ */
+function hookedPod(name: string, opts: { grace: number; env?: Record<string, string>; container?: string; labels?: string }): string {
+  const env = Object.entries({ EVENTS: join(work, `${name}.events`), PORT: '8080', ...opts.env })
+    .map(([k, v]) => `    - {name: ${k}, value: "${v}"}`)
+    .join('\n');
+  return `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: ${ns}, labels: {app: ${opts.labels ?? name}}}
+spec:
+  nodeName: ${node}
+  terminationGracePeriodSeconds: ${opts.grace}
+  containers:
+  - name: web
+    image: flipserver
+    command: [python3, -u, ${flipServer}]
+    ports: [{name: http, containerPort: 8080}]
+    env:
+${env}
+    readinessProbe:
+      tcpSocket: {port: http}
+      periodSeconds: 1
+${opts.container ?? ''}`;
+}
+
+async function waitReady(name: string): Promise<void> {
+  await waitFor(`${name} Ready`, async () => (await ok(['get', 'pod', name, '-n', ns, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])) === 'True');
+}
+
+async function gone(name: string, timeoutMs = 30_000): Promise<number> {
+  return waitFor(`${name} gone`, async () => {
+    const r = await kubectl(s, ['get', 'pod', name, '-n', ns]);
+    return /NotFound/.test(r.stderr) ? Date.now() : undefined;
+  }, timeoutMs, 50);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function podEvents(name: string, reason: string): Promise<string> {
+  return ok(['get', 'events', '-n', ns, '--field-selector', `involvedObject.name=${name},reason=${reason}`, '-o', 'jsonpath={.items[*].message}']);
+}
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'svcnet-agent-hooks-'));
+  s = await startSvcnet({ args: ['--node-name', node], env: { SVCNET_LOG_LEVEL: 'warn' } });
+  await waitFor('the node Ready', async () => (await kubectl(s, ['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout === 'True');
+  await ok(['create', 'namespace', ns]);
+});
+
+after(async () => {
+  if (s) {
+    await s.stop();
+    s.cleanup();
+  }
+  killPodProcesses(work);
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('an httpGet preStop hook is called before SIGTERM, which waits for its answer; meanwhile the endpoint is terminating but serving', async () => {
+  const delayMs = 3000;
+  const grace = 15;
+  // The hook answers 500: kubelet looks at no status code of a lifecycle hook, only at transport errors.
+  await ok(['apply', '-f', '-'], `${hookedPod('http-hook', {
+    grace,
+    env: { PRESTOP_DELAY: String(delayMs / 1000), PRESTOP_STATUS: '500' },
+    container: `    lifecycle:
+      preStop:
+        httpGet: {path: /prestop, port: http}`,
+  })}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: http-hook, namespace: ${ns}}
+spec:
+  selector: {app: http-hook}
+  ports: [{port: 80, targetPort: http}]
+`);
+  await waitReady('http-hook');
+  const ip = await ok(['get', 'pod', 'http-hook', '-n', ns, '-o', 'jsonpath={.status.podIP}']);
+  const slice = async () => {
+    const l = JSON.parse(await ok(['get', 'endpointslices', '-n', ns, '-l', 'kubernetes.io/service-name=http-hook', '-o', 'json'])) as { items: EndpointSlice[] };
+    return l.items.flatMap((x) => x.endpoints).find((e) => e.addresses.includes(ip))?.conditions;
+  };
+  await waitFor('the pod ready in the EndpointSlice', async () => (await slice())?.ready === true);
+
+  const deletedAt = Date.now();
+  await ok(['delete', 'pod', 'http-hook', '-n', ns, '--wait=false']);
+  // While the hook runs, the endpoint is terminating: not ready, still serving.
+  const during = await waitFor('the endpoint terminating', async () => {
+    const c = await slice();
+    return c?.terminating ? { c, at: Date.now() } : undefined;
+  }, 10_000, 50);
+  assert.deepEqual(during.c, { ready: false, serving: true, terminating: true });
+  const endpoints = await ok(['get', 'endpoints', 'http-hook', '-n', ns, '-o', 'jsonpath={.subsets[*].addresses[*].ip}']);
+  assert.equal(endpoints, '', 'a terminating pod is no ready address of the Service');
+  const goneAt = await gone('http-hook');
+
+  const n = notes(join(work, 'http-hook.events'));
+  assert.deepEqual(n.map((x) => x.what), ['start', 'prestop', 'term'], JSON.stringify(n));
+  const [, prestop, term] = n as [Note, Note, Note];
+  assert.equal(prestop.extra, 'kube-lifecycle/1.33', 'the hook\'s request says who calls it, as kubelet does');
+  assert.ok(during.at <= prestop.at + delayMs, 'the endpoint turned terminating while the hook ran');
+  assert.ok(term.at - prestop.at >= delayMs, `SIGTERM ${term.at - prestop.at} ms after the hook was called, before it answered (${delayMs} ms)`);
+  assert.ok(term.at - deletedAt <= delayMs + marginMs, `SIGTERM ${term.at - deletedAt} ms after the delete`);
+  assert.ok(goneAt - deletedAt < grace * 1000, `the pod went ${goneAt - deletedAt} ms after the delete: it stopped on SIGTERM, within the grace period`);
+  assert.equal(await podEvents('http-hook', 'FailedPreStopHook'), '', 'an HTTP error status does not fail a lifecycle hook');
+  await ok(['delete', 'service', 'http-hook', '-n', ns]);
+});
+
+test('a sleep preStop hook delays SIGTERM by its seconds', async () => {
+  const sleepS = 2;
+  const grace = 15;
+  await ok(['apply', '-f', '-'], hookedPod('sleep-hook', {
+    grace,
+    container: `    lifecycle:
+      preStop:
+        sleep: {seconds: ${sleepS}}`,
+  }));
+  await waitReady('sleep-hook');
+  const deletedAt = Date.now();
+  await ok(['delete', 'pod', 'sleep-hook', '-n', ns, '--wait=false']);
+  const goneAt = await gone('sleep-hook');
+  const n = notes(join(work, 'sleep-hook.events'));
+  assert.deepEqual(n.map((x) => x.what), ['start', 'term'], JSON.stringify(n));
+  const termAfter = n[1].at - deletedAt;
+  assert.ok(termAfter >= sleepS * 1000, `SIGTERM ${termAfter} ms after the delete, before the hook's ${sleepS} s sleep ended`);
+  assert.ok(termAfter <= sleepS * 1000 + marginMs, `SIGTERM ${termAfter} ms after the delete`);
+  assert.ok(goneAt - deletedAt < grace * 1000, `gone ${goneAt - deletedAt} ms after the delete`);
+  assert.equal(await podEvents('sleep-hook', 'FailedPreStopHook'), '');
+});
+
+test('a preStop hook outlasting the grace period is cut short: SIGTERM at the grace period, SIGKILL 2 s later', async () => {
+  const grace = 2;
+  await ok(['apply', '-f', '-'], hookedPod('slow-hook', {
+    grace,
+    env: { IGNORE_TERM: '1' },
+    container: `    lifecycle:
+      preStop:
+        exec: {command: [sleep, "30"]}`,
+  }));
+  await waitReady('slow-hook');
+  const pid = Number(notes(join(work, 'slow-hook.events'))[0]?.extra);
+  assert.ok(pid > 0 && alive(pid));
+  const deletedAt = Date.now();
+  await ok(['delete', 'pod', 'slow-hook', '-n', ns, '--wait=false']);
+  const goneAt = await gone('slow-hook');
+  const n = notes(join(work, 'slow-hook.events'));
+  assert.deepEqual(n.map((x) => x.what), ['start', 'term'], JSON.stringify(n));
+  const termAfter = n[1].at - deletedAt;
+  assert.ok(termAfter >= grace * 1000, `SIGTERM ${termAfter} ms after the delete, before the grace period (${grace} s) ended`);
+  assert.ok(termAfter <= grace * 1000 + marginMs, `SIGTERM ${termAfter} ms after the delete: the hook was not cut at the grace period`);
+  // kubelet's minimum shutdown window: 2 s between SIGTERM and SIGKILL, even past the grace period.
+  assert.ok(goneAt - n[1].at >= 2000, `gone ${goneAt - n[1].at} ms after SIGTERM`);
+  assert.ok(goneAt - deletedAt <= (grace + 2) * 1000 + marginMs, `gone ${goneAt - deletedAt} ms after the delete`);
+  await waitFor('the container that ignored SIGTERM killed', () => !alive(pid), 5000);
+});
+
+test('a failing exec preStop hook is reported as FailedPreStopHook and the container still gets SIGTERM', async () => {
+  const grace = 15;
+  await ok(['apply', '-f', '-'], hookedPod('failing-hook', {
+    grace,
+    container: `    lifecycle:
+      preStop:
+        exec: {command: [sh, -c, "echo no >&2; exit 3"]}`,
+  }));
+  await waitReady('failing-hook');
+  const deletedAt = Date.now();
+  await ok(['delete', 'pod', 'failing-hook', '-n', ns, '--wait=false']);
+  const goneAt = await gone('failing-hook');
+  assert.deepEqual(notes(join(work, 'failing-hook.events')).map((x) => x.what), ['start', 'term']);
+  assert.ok(goneAt - deletedAt < grace * 1000, `gone ${goneAt - deletedAt} ms after the delete`);
+  // kubelet records no details (they might hold secrets): "PreStopHook failed".
+  assert.equal(await waitFor('the FailedPreStopHook event', async () => (await podEvents('failing-hook', 'FailedPreStopHook')) || undefined), 'PreStopHook failed');
+});
+
+test('a liveness failure runs the preStop hook before the container is restarted', async () => {
+  const flag = join(work, 'liveness-hook.dead');
+  await ok(['apply', '-f', '-'], hookedPod('liveness-hook', {
+    grace: 15,
+    env: { UNREADY_FLAG: flag },
+    container: `    startupProbe:
+      tcpSocket: {port: http}
+      periodSeconds: 1
+      failureThreshold: 30
+    livenessProbe:
+      httpGet: {path: /ready, port: http}
+      periodSeconds: 1
+      failureThreshold: 1
+    lifecycle:
+      preStop:
+        httpGet: {path: /prestop, port: http}`,
+  }));
+  await waitReady('liveness-hook');
+  const file = join(work, 'liveness-hook.events');
+  writeFileSync(flag, '');
+  await waitFor('SIGTERM after the liveness failure', () => notes(file).some((x) => x.what === 'term'), 15_000);
+  rmSync(flag);
+  await waitFor('restarted and Ready', async () => (await ok(['get', 'pod', 'liveness-hook', '-n', ns, '-o', 'jsonpath={.status.containerStatuses[0].restartCount} {.status.containerStatuses[0].ready}'])) === '1 true', 20_000);
+  assert.deepEqual(notes(file).slice(0, 4).map((x) => x.what), ['start', 'prestop', 'term', 'start'], JSON.stringify(notes(file)));
+  assert.match(await podEvents('liveness-hook', 'Killing'), /Container web failed liveness probe, will be restarted/);
+  await ok(['delete', 'pod', 'liveness-hook', '-n', ns, '--wait=false']);
+});
