@@ -126,18 +126,23 @@ export function serviceHooks(opts: ServiceHooksOptions): StorageHooks {
     });
   };
 
-  const allocateHealthCheck = (svc: Service, plan: Plan, keep: Set<number>): void => {
+  // kube's allocHealthCheckNodePort: a requested port that is taken (also by this Service's own
+  // node ports) or out of range is an internal error, as kube-apiserver answers it.
+  const allocateHealthCheck = (svc: Service, plan: Plan, keep: number | undefined): void => {
     const s = svc.spec!;
-    if (s.healthCheckNodePort) {
-      if (keep.has(s.healthCheckNodePort) || plan.newPorts.includes(s.healthCheckNodePort)) return;
-      plan.requested.add(nodePortKey(s.healthCheckNodePort));
-      if (!allocator.reservePort(s.healthCheckNodePort)) {
-        fail(plan, invalid(gk, svc.metadata?.name ?? '', [fieldErrors.invalid('spec.healthCheckNodePort', s.healthCheckNodePort, 'provided port is already allocated')]));
+    const hc = s.healthCheckNodePort;
+    if (hc) {
+      if (hc === keep) return;
+      const r = allocator.ports;
+      if (hc < r.base || hc >= r.base + r.size) {
+        fail(plan, internalError(`failed to allocate requested HealthCheck NodePort ${hc}: provided port is not in the valid range. The range of valid ports is ${r.base}-${r.base + r.size - 1}`));
       }
-      plan.newPorts.push(s.healthCheckNodePort);
+      plan.requested.add(nodePortKey(hc));
+      if (!allocator.reservePort(hc)) fail(plan, internalError(`failed to allocate requested HealthCheck NodePort ${hc}: provided port is already allocated`));
+      plan.newPorts.push(hc);
     } else {
       const np = allocator.allocatePort();
-      if (np === undefined) fail(plan, internalError('failed to allocate a nodePort: range is full'));
+      if (np === undefined) fail(plan, internalError('failed to allocate a HealthCheck NodePort 0: range is full'));
       s.healthCheckNodePort = np;
       plan.newPorts.push(np!);
     }
@@ -178,7 +183,8 @@ export function serviceHooks(opts: ServiceHooksOptions): StorageHooks {
             }
             const port = Number(err.key.slice(nodePortKeyPrefix.length));
             const idx = (svc.spec?.ports ?? []).findIndex((p) => p.nodePort === port);
-            throw invalid(gk, name, [fieldErrors.invalid(idx >= 0 ? `spec.ports[${idx}].nodePort` : 'spec.healthCheckNodePort', port, 'provided port is already allocated')]);
+            if (idx < 0) throw internalError(`failed to allocate requested HealthCheck NodePort ${port}: provided port is already allocated`);
+            throw invalid(gk, name, [fieldErrors.invalid(`spec.ports[${idx}].nodePort`, port, 'provided port is already allocated')]);
           }
           return true;
         }
@@ -203,7 +209,7 @@ export function serviceHooks(opts: ServiceHooksOptions): StorageHooks {
       const plan: Plan = { newIPs: [], newPorts: [], releaseIPs: [], releasePorts: [], requested: new Set() };
       if (needsClusterIP(svc)) allocateIPs(svc, plan, new Set());
       if (needsNodePorts(svc)) allocateNodePorts(svc, plan, new Set());
-      if (needsHealthCheckNodePort(svc)) allocateHealthCheck(svc, plan, new Set());
+      if (needsHealthCheckNodePort(svc)) allocateHealthCheck(svc, plan, undefined);
       return result(svc, plan, ctx);
     },
     beforeUpdate: async (ctx, obj: AnyObject, oldObj: AnyObject, subresource) => {
@@ -219,7 +225,8 @@ export function serviceHooks(opts: ServiceHooksOptions): StorageHooks {
       const oldPorts = new Set(nodePortsOf(old));
       if (needsClusterIP(svc)) allocateIPs(svc, plan, oldIPs);
       if (needsNodePorts(svc)) allocateNodePorts(svc, plan, oldPorts);
-      if (needsHealthCheckNodePort(svc)) allocateHealthCheck(svc, plan, oldPorts);
+      // A port the Service already needed stays (validation keeps it immutable while needed).
+      if (needsHealthCheckNodePort(svc)) allocateHealthCheck(svc, plan, needsHealthCheckNodePort(old) ? old.spec?.healthCheckNodePort : undefined);
       const keptIPs = new Set(needsClusterIP(svc) ? clusterIPsOf(svc) : []);
       const keptPorts = new Set<number>();
       if (needsNodePorts(svc)) for (const p of svc.spec.ports ?? []) if (p.nodePort) keptPorts.add(p.nodePort);
