@@ -3,7 +3,7 @@
 # ones do. Every listener binds the pod's own address (never 0.0.0.0: in host mode pods share
 # the host's network and tell themselves apart by their loopback address).
 #
-#   serve-hostname [--port 9376] [--http=true] [--tcp] [--udp] [--close]
+#   serve-hostname [--port 9376] [--http=true] [--tcp] [--udp] [--close]  (--http or --tcp/--udp)
 #   netexec [--http-port 8080] [--udp-port 8081] [--delay-shutdown N]
 #   pause
 import json
@@ -144,7 +144,9 @@ class HttpServer:
             code, body, extra = self.handler(req)
             if isinstance(body, str):
                 body = body.encode()
-            close = headers.get('connection', '').lower() == 'close' or parts[2] == 'HTTP/1.0'
+            # A handler may ask to close the connection after its response (Connection: close).
+            handler_close = extra.pop('Connection', '').lower() == 'close'
+            close = handler_close or headers.get('connection', '').lower() == 'close' or parts[2] == 'HTTP/1.0'
             lines = ['HTTP/1.1 %d %s' % (code, REASONS.get(code, 'Status')),
                      'Content-Type: %s' % (extra.pop('Content-Type', 'text/plain; charset=utf-8')),
                      'Content-Length: %d' % len(body),
@@ -331,12 +333,31 @@ def serve_hostname(args, addr, finish):
     if err:
         sys.stderr.write('Error: %s\n' % err)
         return 1
-    # serve-hostname does not catch SIGTERM: it dies of it (exit code 143).
-    signal.signal(signal.SIGTERM, lambda *_: finish(143, signal.SIGTERM))
+    if flags['http'] and (flags['tcp'] or flags['udp']):
+        log("Can't serve TCP/UDP mode and HTTP mode at the same time")
+        return 1
+    # On SIGTERM it says so and carries on serving, awaiting its pod's deletion (the kubelet's
+    # SIGKILL at the grace period), or 60 s.
+    state = {'terminating': False}
+
+    def on_term(*_):
+        if state['terminating']:
+            return
+        state['terminating'] = True
+        log('Shutting down after receiving signal: terminated.')
+        log('Awaiting pod deletion.')
+        signal.signal(signal.SIGALRM, lambda *_: finish(0))
+        signal.alarm(60)
+
+    signal.signal(signal.SIGTERM, on_term)
     name = hostname()
     loop = Loop()
     if flags['http']:
-        HttpServer(loop, addr, flags['port'], lambda req: (200, name, {}))
+        def handle(req):
+            log('HTTP request from %s' % peer_str(req.peer))
+            return 200, name, ({'Connection': 'close'} if flags['close'] else {})
+
+        HttpServer(loop, addr, flags['port'], handle)
     if flags['tcp']:
         t = socket.socket(socket.AF_INET6 if ':' in addr else socket.AF_INET, socket.SOCK_STREAM)
         t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -346,7 +367,8 @@ def serve_hostname(args, addr, finish):
 
         def on_tcp(s):
             try:
-                c, _ = s.accept()
+                c, peer = s.accept()
+                log('TCP request from %s' % peer_str(peer))
                 c.sendall(name.encode())
                 c.close()
             except OSError:
@@ -361,6 +383,7 @@ def serve_hostname(args, addr, finish):
         def on_udp(s):
             try:
                 _, peer = s.recvfrom(65536)
+                log('UDP request from %s' % peer_str(peer))
                 s.sendto(name.encode(), peer)
             except OSError:
                 pass
