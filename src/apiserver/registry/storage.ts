@@ -619,7 +619,10 @@ export class ResourceStorage {
       // Graceful: mark it; finalizers, the kubelet or the namespace controller finish the job.
       const now = this.#clock();
       if (!nm.deletionTimestamp || (grace > 0 && (lm.deletionGracePeriodSeconds ?? Infinity) > grace)) {
-        nm.deletionTimestamp = nowTime(new Date(now.getTime() + grace * 1000));
+        // A deletion under way may only be shortened, counted from when it began (kube's
+        // rest.BeforeDelete: old deletionTimestamp - old grace period + new grace period).
+        const began = lm.deletionTimestamp && lm.deletionGracePeriodSeconds !== undefined ? Date.parse(lm.deletionTimestamp) - lm.deletionGracePeriodSeconds * 1000 : now.getTime();
+        nm.deletionTimestamp = nowTime(new Date(began + grace * 1000));
         nm.deletionGracePeriodSeconds = grace;
       }
       this.#markTerminating(next);
@@ -663,7 +666,8 @@ export class ResourceStorage {
     // Unscheduled or finished pods have nothing to stop: they go at once.
     if (!spec?.nodeName || phase === 'Succeeded' || phase === 'Failed') return 0;
     const g = requested ?? obj.metadata?.deletionGracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 30;
-    return Math.max(0, g);
+    // A negative grace period counts as 1 s on the delete path (rest.BeforeDelete).
+    return g < 0 ? 1 : g;
   }
 
   /** Namespaces wait for spec.finalizers (the namespace controller empties them). */
