@@ -526,11 +526,11 @@ async function handleDeleteCollection(ctx: RequestContext): Promise<void> {
   const opts = await readDeleteOptions(ctx);
   const q = ctx.query;
   const r = ctx.storage.resource;
-  const items = await ctx.storage.deleteCollection(
+  const { items, resourceVersion } = await ctx.storage.deleteCollection(
     ctx.info.namespace,
     { labelSelector: q.get('labelSelector') ?? undefined, fieldSelector: q.get('fieldSelector') ?? undefined },
     opts,
   );
-  writeJson(ctx.res, 200, { kind: r.listKind, apiVersion: resourceApiVersion(r), metadata: {}, items });
+  writeJson(ctx.res, 200, { kind: r.listKind, apiVersion: resourceApiVersion(r), metadata: { resourceVersion }, items });
 }
 

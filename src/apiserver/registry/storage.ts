@@ -683,20 +683,22 @@ export class ResourceStorage {
     }
   }
 
-  async deleteCollection(namespace: string | undefined, list: ListRequest, opts: DeleteOptions & WriteRequest): Promise<AnyObject[]> {
+  /**
+   * DELETE on a collection: deletes each object the selectors list and answers, as kube's
+   * DeleteCollection does, with that list (its resourceVersion, the items as listed).
+   */
+  async deleteCollection(namespace: string | undefined, list: ListRequest, opts: DeleteOptions & WriteRequest): Promise<{ items: AnyObject[]; resourceVersion: string }> {
     const res = await this.list(namespace, { labelSelector: list.labelSelector, fieldSelector: list.fieldSelector });
-    const out: AnyObject[] = [];
     for (const item of res.items) {
       const m = item.obj.metadata ?? {};
       try {
-        const d = await this.delete(m.namespace, m.name ?? '', opts);
-        out.push(d.obj);
+        await this.delete(m.namespace, m.name ?? '', opts);
       } catch (e) {
         if (e instanceof ApiError && e.reason === 'NotFound') continue;
         throw e;
       }
     }
-    return out;
+    return { items: res.items.map((i) => i.obj), resourceVersion: res.resourceVersion };
   }
 
   /** For code inside the API server (bootstrap, subresources): update through fn with retries. */
