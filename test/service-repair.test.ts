@@ -137,6 +137,8 @@ test('a restart repairs a damaged allocation store: leaks released, missing reco
   for (const e of first) {
     assert.equal(e.involvedObject.kind, 'Service');
     assert.equal(e.involvedObject.uid, uids[e.involvedObject.name], `the event on ${e.involvedObject.name} carries its uid`);
+    // As kube-apiserver: ClusterIP findings come from the IP allocator's repair controller, node port ones from the port allocator's.
+    assert.equal(e.source.component, e.reason.startsWith('Port') ? 'portallocator-repair-controller' : 'ipallocator-repair-controller', `source of ${e.reason}`);
   }
 
   api = apiClient(s);

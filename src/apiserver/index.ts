@@ -86,7 +86,10 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
     fieldManager: 'kube-apiserver',
   });
   const internal = base.as('system:apiserver', 'kube-apiserver');
-  await repairAllocations(server.registry, cfg.store, allocator, new EventRecorder(internal, 'ipallocator-repair-controller'));
+  await repairAllocations(server.registry, cfg.store, allocator, {
+    ip: new EventRecorder(internal, 'ipallocator-repair-controller'),
+    port: new EventRecorder(internal, 'portallocator-repair-controller'),
+  });
   const primary = allocator.ranges[0];
   if (!primary) throw new Error('--service-cidr: at least one CIDR is needed');
   const advertise = cfg.advertiseAddress ?? (server.host === '0.0.0.0' || server.host === '::' || server.host === 'localhost' ? '127.0.0.1' : server.host);

@@ -18,7 +18,15 @@ export interface RepairReport {
   leaked: number;
 }
 
-export async function repairAllocations(registry: Registry, store: Store, allocator: ServiceAllocator, recorder: EventRecorder): Promise<RepairReport> {
+/** Event recorders of kube-apiserver's two repair controllers, whose names Events carry as their source. */
+export interface RepairRecorders {
+  /** `ipallocator-repair-controller` */
+  ip: EventRecorder;
+  /** `portallocator-repair-controller` */
+  port: EventRecorder;
+}
+
+export async function repairAllocations(registry: Registry, store: Store, allocator: ServiceAllocator, recorders: RepairRecorders): Promise<RepairReport> {
   const report: RepairReport = { notAllocated: 0, duplicates: 0, outOfRange: 0, leaked: 0 };
   const services = (await registry.storage(Services).list(undefined, {})).items.map((i) => i.obj as Service);
   const usedIPs = new Set<string>();
@@ -35,22 +43,22 @@ export async function repairAllocations(registry: Registry, store: Store, alloca
       const range = allocator.rangeFor(family);
       if (!range) {
         report.outOfRange++;
-        await recorder.event(svc, 'Warning', 'ClusterIPNotValid', `Cluster IP ${ip}(${family}) is of ip family that is no longer configured on cluster; please recreate service`);
+        await recorders.ip.event(svc, 'Warning', 'ClusterIPNotValid', `Cluster IP ${ip}(${family}) is of ip family that is no longer configured on cluster; please recreate service`);
         continue;
       }
       if (range.offsetOf(ip) === undefined) {
         report.outOfRange++;
-        await recorder.event(svc, 'Warning', 'ClusterIPOutOfRange', `Cluster IP [${family}]:${ip} is not within the service CIDR ${range.cidr}; please recreate service`);
+        await recorders.ip.event(svc, 'Warning', 'ClusterIPOutOfRange', `Cluster IP [${family}]:${ip} is not within the service CIDR ${range.cidr}; please recreate service`);
         continue;
       }
       const cur = allocator.ipOwner(ip);
       if (!cur) {
         report.notAllocated++;
-        await recorder.event(svc, 'Warning', 'ClusterIPNotAllocated', `Cluster IP [${family}]:${ip} is not allocated; repairing`);
+        await recorders.ip.event(svc, 'Warning', 'ClusterIPNotAllocated', `Cluster IP [${family}]:${ip} is not allocated; repairing`);
         await createQuietly(store, ipKey(ip), owner);
       } else if (cur.uid !== owner.uid) {
         report.duplicates++;
-        await recorder.event(svc, 'Warning', 'ClusterIPAlreadyAllocated', `Cluster IP [${family}]:${ip} was assigned to multiple services; please recreate service`);
+        await recorders.ip.event(svc, 'Warning', 'ClusterIPAlreadyAllocated', `Cluster IP [${family}]:${ip} was assigned to multiple services; please recreate service`);
       }
     }
     const ports = new Set<number>();
@@ -61,17 +69,17 @@ export async function repairAllocations(registry: Registry, store: Store, alloca
       const r = allocator.ports;
       if (port < r.base || port >= r.base + r.size) {
         report.outOfRange++;
-        await recorder.event(svc, 'Warning', 'PortOutOfRange', `Port ${port} is not within the port range ${r.base}-${r.base + r.size - 1}; please recreate service`);
+        await recorders.port.event(svc, 'Warning', 'PortOutOfRange', `Port ${port} is not within the port range ${r.base}-${r.base + r.size - 1}; please recreate service`);
         continue;
       }
       const cur = allocator.nodePortOwner(port);
       if (!cur) {
         report.notAllocated++;
-        await recorder.event(svc, 'Warning', 'PortNotAllocated', `Port ${port} is not allocated; repairing`);
+        await recorders.port.event(svc, 'Warning', 'PortNotAllocated', `Port ${port} is not allocated; repairing`);
         await createQuietly(store, nodePortKey(port), owner);
       } else if (cur.uid !== owner.uid) {
         report.duplicates++;
-        await recorder.event(svc, 'Warning', 'PortAlreadyAllocated', `Port ${port} was assigned to multiple services; please recreate service`);
+        await recorders.port.event(svc, 'Warning', 'PortAlreadyAllocated', `Port ${port} was assigned to multiple services; please recreate service`);
       }
     }
   }
@@ -81,7 +89,7 @@ export async function repairAllocations(registry: Registry, store: Store, alloca
     report.leaked++;
     log.warn({ what, owner }, 'allocation leaked; released');
     const ref = { apiVersion: 'v1', kind: 'Service', metadata: { namespace: owner.namespace || 'default', name: owner.name || 'unknown', uid: owner.uid } };
-    await recorder.event(ref, 'Warning', reason, `the ${what} appears to have leaked: cleaning up`);
+    await (reason.startsWith('Port') ? recorders.port : recorders.ip).event(ref, 'Warning', reason, `the ${what} appears to have leaked: cleaning up`);
   };
   for (const [ip, owner] of [...allocator.allocatedIPs()]) {
     const svc = byUid.get(owner.uid);
