@@ -14,6 +14,17 @@ export const ptyShimPath = join(shimDir, 'ptyshim.py');
 let resolvedPython: string | undefined;
 
 /**
+ * The environment of a shim or the zygote (the container gets its own): PATH and LANG, and the
+ * markers that find a group's processes later: SVCNET_LAB for `svcnet lab down`, SVCNET_TEST_RUN
+ * for the test runner's leak check (scripts/run-tests.mjs).
+ */
+export function shimEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' };
+  for (const k of ['SVCNET_LAB', 'SVCNET_TEST_RUN']) if (env[k]) out[k] = env[k];
+  return out;
+}
+
+/**
  * The Python interpreter for the shims: $SVCNET_PYTHON, else python3 on PATH, resolved once to
  * the interpreter itself (a version manager's shim, such as pyenv's, costs a shell per start).
  */
@@ -101,8 +112,7 @@ export function launchShim(specPath: string, errPath: string, prefix: readonly s
     child = spawn(argv[0], argv.slice(1), {
       detached: true,
       stdio: ['ignore', 'pipe', errFd],
-      // The shim's own environment; SVCNET_LAB marks a lab's processes for `svcnet lab down`.
-      env: { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', ...(env.SVCNET_LAB ? { SVCNET_LAB: env.SVCNET_LAB } : {}) },
+      env: shimEnv(env),
     });
   } finally {
     closeSync(errFd);

@@ -10,7 +10,7 @@ import { closeSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../util/index.ts';
-import { procStat, pythonCommand, shimDir, type ShimHandshake } from './process.ts';
+import { procStat, pythonCommand, shimDir, shimEnv, type ShimHandshake } from './process.ts';
 
 export interface ZygoteLaunch {
   shimPid: number;
@@ -84,7 +84,7 @@ export class ShimZygote {
     try {
       this.#proc = spawn(pythonCommand(env), ['-S', '-E', '-B', join(shimDir, 'zygote.py')], {
         stdio: ['pipe', 'pipe', errFd],
-        env: { PATH: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', ...(env.SVCNET_LAB ? { SVCNET_LAB: env.SVCNET_LAB } : {}) },
+        env: shimEnv(env),
       });
     } finally {
       closeSync(errFd);
