@@ -64,12 +64,8 @@ function splitHostPort(listen: string): { host: string; port: number } {
   return { host: m[1], port: Number(m[2]) };
 }
 
+/** As kube-apiserver's authenticator chain: a client certificate signed by the CA first, then a bearer token. */
 function authenticate(req: IncomingMessage, pki: Pki): UserInfo | undefined {
-  const auth = req.headers.authorization;
-  if (auth) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    return m ? pki.tokens.get(m[1]) : undefined;
-  }
   const sock = req.socket as TLSSocket;
   if (sock.authorized) {
     const cert = sock.getPeerCertificate();
@@ -79,6 +75,11 @@ function authenticate(req: IncomingMessage, pki: Pki): UserInfo | undefined {
       const groups = Array.isArray(o) ? o : o ? [o] : [];
       return { name: cn, groups: [...groups, 'system:authenticated'] };
     }
+  }
+  const auth = req.headers.authorization;
+  if (auth) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+    return m ? pki.tokens.get(m[1]) : undefined;
   }
   return undefined;
 }
