@@ -112,7 +112,13 @@ export async function ensurePki(dir: string, names: { dnsNames: string[]; ips: s
   if (!existsSync(p('ca.crt')) || !existsSync(p('ca.key'))) {
     const kp = newKeyPair();
     write('ca.key', kp.privatePem);
-    write('ca.crt', sign(await loadForge(), { commonName: 'svcnet-ca', publicPem: kp.publicPem, isCA: true, usage: 'ca', days: 3650 }, { keyPem: kp.privatePem }));
+    // A name of its own per CA (as client-go's self-signed "host@timestamp", without the "@" a
+    // PrintableString cannot hold): another svcnet's client certificates then name an issuer
+    // this server does not know. With one shared name, Node's TLS checked their signature
+    // against our CA, and OpenSSL's error from that failed check surfaced later on the
+    // connection as a client error: a 400 instead of kube's 401.
+    const commonName = `svcnet-ca-${Math.floor(Date.now() / 1000)}-${randomBytes(4).toString('hex')}`;
+    write('ca.crt', sign(await loadForge(), { commonName, publicPem: kp.publicPem, isCA: true, usage: 'ca', days: 3650 }, { keyPem: kp.privatePem }));
   }
   const caCert = readFileSync(p('ca.crt'), 'utf8');
   const caKey = readFileSync(p('ca.key'), 'utf8');
