@@ -127,11 +127,19 @@ export class NodeLifecycleController implements Controller {
     if (readyCondition(node)?.status !== 'True') await this.#markPodsNotReady(name);
     const taints = desiredTaints(node, now);
     if (!taintsEqual(taints, node.spec?.taints)) {
-      await this.#client.patch(Nodes, undefined, name, 'json', [
-        { op: 'test', path: '/metadata/uid', value: node.metadata?.uid ?? '' },
-        node.spec?.taints ? { op: 'test', path: '/spec/taints', value: node.spec.taints } : { op: 'test', path: '/metadata/name', value: name },
-        !node.spec ? { op: 'add', path: '/spec', value: { taints } } : taints.length ? { op: 'add', path: '/spec/taints', value: taints } : { op: 'remove', path: '/spec/taints' },
-      ]);
+      try {
+        await this.#client.patch(Nodes, undefined, name, 'json', [
+          { op: 'test', path: '/metadata/uid', value: node.metadata?.uid ?? '' },
+          node.spec?.taints ? { op: 'test', path: '/spec/taints', value: node.spec.taints } : { op: 'test', path: '/metadata/name', value: name },
+          !node.spec ? { op: 'add', path: '/spec', value: { taints } } : taints.length ? { op: 'add', path: '/spec/taints', value: taints } : { op: 'remove', path: '/spec/taints' },
+        ]);
+      } catch (e) {
+        // A failed `test` (422, as kube-apiserver answers it) means the cached node was stale: the
+        // agent changed its taints meanwhile. A conflict, not an error: try again from a fresh copy.
+        if ((e as { status?: { code?: number } } | undefined)?.status?.code !== 422) throw e;
+        this.#log.debug({ node: name }, 'node taints changed under us; retrying');
+        this.#nodeQ.addRateLimited(name);
+      }
     }
   }
 
