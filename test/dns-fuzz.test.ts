@@ -10,6 +10,7 @@ import type { Namespace, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { FakeInformer } from '../src/client/index.ts';
 import { startDnsServer, type DnsServer } from '../src/dns/index.ts';
+import { log } from '../src/dns/log.ts';
 import { decodeResponse, makeQuery, startFakeUpstream, type FakeUpstream } from '../src/dns/testing.ts';
 import { parseMessage } from '../src/dns/wire.ts';
 
@@ -141,6 +142,9 @@ let server: DnsServer;
 let upstream: FakeUpstream;
 
 before(async () => {
+  // Every rejected packet is a warning line (at most 20 a second, test/dns-errors.test.ts checks
+  // them); here they would only bury the test's output.
+  log.level = 'error';
   upstream = await startFakeUpstream({ host: '127.0.0.3', records: { 'outside.example.test': [{ name: 'outside.example.test', type: 'A', ttl: 60, data: '192.0.2.1' }] } });
   const many = Array.from({ length: 200 }, (_, i) => ({ addresses: [`10.244.${i >> 8}.${i & 255}`], conditions: { ready: true } }));
   server = await startDnsServer({

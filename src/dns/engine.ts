@@ -11,7 +11,7 @@ import type { DnsModel } from './model.ts';
 import { fit, prepare, FLAG_AA, FLAG_AD, FLAG_QR, FLAG_RA, FLAG_TC, type Prepared } from './prepared.ts';
 import { answer, question, type DnsConfig, type DnsQuestion } from './records.ts';
 import type { Answer, RR } from './rr.ts';
-import { lowerBytes, nameToWire, parseMessage, RCODE, TYPE, WireError, wireToName, type WireRR } from './wire.ts';
+import { lowerBytes, nameToWire, parseMessage, RCODE, rcodeName, readName, TYPE, typeName, WireError, wireToName, type WireRR } from './wire.ts';
 
 const logError = limitedErrorLog();
 
@@ -21,6 +21,8 @@ export interface Listener<P> {
   tcp: boolean;
   v6: boolean;
   send(out: Buffer, peer: P): void;
+  /** The peer as "address:port" (IPv6 in brackets), for the error log. */
+  client?(peer: P): string;
 }
 
 // The outcome of looking a query over.
@@ -187,6 +189,7 @@ export class DnsEngine {
     if (r !== OK) {
       const rcode = r === FORMERR ? RCODE.FORMERR : r === NOTIMP ? RCODE.NOTIMP : RCODE.BADVERS;
       this.#stats.response(l.index, rcode, 0, typeIndex(r === BADVERS ? s.qtype : 0), this.#fastTime(timed, t0));
+      logError(() => ({ rcode: rcodeName(rcode), ...readableQuestion(msg), id: (msg[0] << 8) | msg[1], client: l.client?.(peer), proto: l.tcp ? 'tcp' : 'udp', err: rejectReason(msg, r) }), 'dns: query rejected', 'warn');
       return r === BADVERS ? this.#badvers(msg, s) : headerOnly(msg, rcode);
     }
     const tIdx = typeIndex(s.qtype);
@@ -213,7 +216,7 @@ export class DnsEngine {
       return this.#slow(msg, l, peer, hash, chash, flags, timed ? t0 : performance.now(), tIdx);
     } catch (e) {
       this.#stats.panics.inc();
-      logError({ err: (e as Error).message, name: safeName(msg, s.qEnd), qtype: s.qtype }, 'dns: error answering a query');
+      logError(() => failure(RCODE.SERVFAIL, safeName(msg, s.qEnd), s.qtype, l, peer, e), 'dns: query failed');
       this.#stats.response(l.index, RCODE.SERVFAIL, 0, tIdx, this.#fastTime(timed, t0));
       return headerOnly(msg, RCODE.SERVFAIL);
     }
@@ -254,10 +257,9 @@ export class DnsEngine {
     };
     const fail = (e: unknown): void => {
       const rcode = e instanceof ForwardError && e.kind === 'refused' ? RCODE.REFUSED : RCODE.SERVFAIL;
-      if (!(e instanceof ForwardError)) {
-        this.#stats.panics.inc();
-        logError({ err: (e as Error).message, name: q.labels.join('.'), qtype: s.qtype }, 'dns: error answering a query');
-      }
+      if (!(e instanceof ForwardError)) this.#stats.panics.inc();
+      // One line per failed query, as CoreDNS's errors plugin logs a plugin's error.
+      logError(() => failure(rcode, safeName(query, saved.qEnd), saved.qtype, l, peer, e), 'dns: query failed');
       this.#stats.response(l.index, rcode, rcode === RCODE.REFUSED ? 3 : 0, tIdx, (performance.now() - t0) / 1000);
       l.send(withQuestion(query, saved, rcode), peer);
     };
@@ -403,8 +405,54 @@ function headerOnly(msg: Buffer, rcode: number): Buffer {
   out[0] = msg[0];
   out[1] = msg[1];
   out[2] = 0x80 | (msg[2] & 0x79); // QR, the query's opcode and RD
-  out[3] = rcode & 0xf;
+  out[3] = (msg[3] & 0x10) | (rcode & 0xf); // CD copied (RFC 6840 5.9)
   return out;
+}
+
+/** The fields of a failed query's log line (CoreDNS's errors plugin: rcode, name, type, error). */
+function failure<P>(rcode: number, name: string, qtype: number, l: Listener<P>, peer: P, e: unknown): Record<string, unknown> {
+  return { rcode: rcodeName(rcode), name, type: typeName(qtype), client: l.client?.(peer), proto: l.tcp ? 'tcp' : 'udp', err: e instanceof Error ? e.message : String(e) };
+}
+
+/** The question of a rejected query, as far as it can be read: `{name, type}`, or nothing. */
+function readableQuestion(msg: Buffer): { name?: string; type?: string } {
+  if (msg.length < 12 || ((msg[4] << 8) | msg[5]) === 0) return {};
+  try {
+    const n = readName(msg, 12);
+    const name = wireToName(n.wire);
+    return n.end + 2 <= msg.length ? { name, type: typeName((msg[n.end] << 8) | msg[n.end + 1]) } : { name };
+  } catch {
+    return {};
+  }
+}
+
+/** Why scan() rejected a query, worked out again (only for the lines actually logged). */
+function rejectReason(msg: Buffer, r: number): string {
+  if (r === NOTIMP) return `opcode ${(msg[2] >> 3) & 0xf} is not QUERY`;
+  if (r === BADVERS) return 'EDNS version not supported';
+  const len = msg.length;
+  const qd = u16(msg, 4);
+  if (qd !== 1) return `QDCOUNT is ${qd}, a query has one question`;
+  if (u16(msg, 6) > 1 || u16(msg, 8) > 1 || u16(msg, 10) > 2) return 'more records than a query has';
+  let o = 12;
+  let total = 1;
+  for (;;) {
+    if (o >= len) return 'question truncated';
+    const b = msg[o];
+    if (b === 0) break;
+    if ((b & 0xc0) === 0xc0) return 'compression pointer in the question';
+    if (b > 63) return `label length ${b} (labels are at most 63 bytes)`;
+    total += b + 1;
+    if (total > 255) return 'name longer than 255 bytes';
+    o += b + 1;
+  }
+  if (o + 5 > len) return 'question truncated';
+  try {
+    parseMessage(msg);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return 'malformed OPT record';
 }
 
 /** A response with the question and an RCODE (SERVFAIL, REFUSED): no larger than the query. */

@@ -228,7 +228,8 @@ export class Forwarder {
       }
     }
     const name = wireToName(qname);
-    logError({ name, qtype, err: lastErr?.message }, 'forward: no upstream answered');
+    // The engine logs the failed query (with its client); this is the forwarder's detail.
+    log.debug({ name, qtype, err: lastErr?.message }, 'forward: no upstream answered');
     throw new ForwardError('failed', `no upstream answered ${name}: ${lastErr?.message ?? 'deadline passed'}`);
   }
 

@@ -276,6 +276,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       tcp: true,
       v6,
       send: (out, sock) => writeFrame(sock, out),
+      client: (sock) => (net.isIPv6(sock.remoteAddress ?? '') ? `[${sock.remoteAddress}]:${sock.remotePort}` : `${sock.remoteAddress}:${sock.remotePort}`),
     };
     tcps[index].on('connection', (sock) => {
       if (conns.size >= maxConns || stopped) {

@@ -61,6 +61,7 @@ export function serveUdp(engine: DnsEngine, sock: dgram.Socket, index: number, v
     send: (out, peer) => {
       if (!stopped()) sock.send(out, peer.port, peer.address);
     },
+    client: (peer) => (v6 ? `[${peer.address}]:${peer.port}` : `${peer.address}:${peer.port}`),
   };
   sock.on('message', (msg, rinfo) => {
     if (rinfo.port === 0) return;
