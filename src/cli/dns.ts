@@ -50,6 +50,8 @@ export function dnsPluginOptions(f: DnsFlags, o: { clusterDomain: string; servic
     clusterDomain: o.clusterDomain,
     listen: list(f.dnsListen).map(parseListen),
     upstreams: list(f.dnsUpstream),
+    // Not a flag: tests point it at a fixture whose nameserver is a fake upstream on loopback.
+    resolvConf: process.env.SVCNET_RESOLV_CONF || undefined,
     udpWorkers: integer(f.dnsWorkers, '--dns-workers', 0, 64, 0),
     podsMode: podsMode(f.dnsPods),
     ttl: integer(f.dnsTtl, '--dns-ttl', 0, 3600, 5),

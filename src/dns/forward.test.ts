@@ -1,11 +1,13 @@
 // Forwarding and the cache of forwarded answers, against fake upstreams on loopback.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type dnsPacket from 'dns-packet';
 import { Registry } from 'prom-client';
 import { cacheTTL } from './cache.ts';
 import { DnsEngine, type Listener } from './engine.ts';
-import { Forwarder, ForwardError, parseResolvConf, parseUpstream, type ForwardOptions } from './forward.ts';
+import { Forwarder, ForwardError, parseResolvConf, parseUpstream, readResolvConf, type ForwardOptions } from './forward.ts';
 import { CacheMetrics, DnsStats } from './metrics.ts';
 import { DnsModel } from './model.ts';
 import { decodeResponse, makeQuery, startFakeUpstream, type Decoded, type FakeUpstream } from './testing.ts';
@@ -28,7 +30,28 @@ test('upstream addresses and resolv.conf nameservers are read as CoreDNS reads t
   assert.throws(() => parseUpstream('dns.example.test'), /not an IP/);
   assert.throws(() => parseUpstream('10.0.0.2:99999'), /port/);
   const conf = '# comment\nsearch example.test\nnameserver 10.0.0.2\nnameserver fe80::1%eth0\nnameserver bogus\noptions ndots:5\n nameserver 10.0.0.3\n';
-  assert.deepEqual(parseResolvConf(conf), ['10.0.0.2', 'fe80::1', '10.0.0.3']);
+  assert.deepEqual(parseResolvConf(conf), ['10.0.0.2', 'fe80::1%eth0', '10.0.0.3']);
+});
+
+const fixtures = fileURLToPath(new URL('../../test/fixtures/dns/', import.meta.url));
+
+test('the node\'s resolv.conf (a fixture file): IPv4 and IPv6 nameservers in order, comments, other keywords and non-addresses skipped', () => {
+  // 10.0.0.2; 2001:db8::53; an indented line with a tab and a trailing comment; a link-local
+  // address keeping its zone; `#`/`;` comments, a host name, 300.1.2.3, a bare `nameserver` and
+  // `nameservers` are not nameservers.
+  assert.deepEqual(readResolvConf(join(fixtures, 'resolv.conf')), ['10.0.0.2', '2001:db8::53', 'fd00::35', 'fe80::1%eth0']);
+  assert.deepEqual(
+    readResolvConf(join(fixtures, 'resolv.conf')).map((a) => parseUpstream(a).label),
+    ['10.0.0.2:53', '[2001:db8::53]:53', '[fd00::35]:53', '[fe80::1%eth0]:53'],
+  );
+  assert.deepEqual(readResolvConf(join(fixtures, 'resolv-crlf.conf')), ['10.0.0.3'], 'CRLF line ends');
+  // No nameserver line: nothing to forward to (the server then answers outside names SERVFAIL).
+  assert.deepEqual(readResolvConf(join(fixtures, 'resolv-none.conf')), []);
+  assert.throws(() => readResolvConf(join(fixtures, 'no-such-resolv.conf')), /ENOENT/);
+  // CoreDNS's forward takes at most 15 upstreams.
+  const many = Array.from({ length: 20 }, (_, i) => `nameserver 10.1.0.${i + 1}`).join('\n');
+  assert.equal(parseResolvConf(many).length, 15);
+  assert.equal(parseResolvConf(many)[14], '10.1.0.15');
 });
 
 test('cache lifetimes follow CoreDNS: the smallest TTL clamped to 5-3600 s, denial the SOA minimum up to 1800 s', () => {

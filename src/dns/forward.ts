@@ -44,7 +44,9 @@ export function parseResolvConf(text: string): string[] {
   for (const line of text.split('\n')) {
     const m = /^\s*nameserver\s+(\S+)/.exec(line);
     if (!m) continue;
-    const addr = m[1].replace(/%.*$/, ''); // drop an IPv6 zone index
+    // An IPv6 address keeps its zone index (`fe80::1%eth0`, as glibc reads it): a link-local
+    // resolver cannot be reached without it.
+    const addr = m[1];
     if (net.isIP(addr)) out.push(addr);
   }
   return out.slice(0, 15);
@@ -313,7 +315,7 @@ export class Forwarder {
     const p = this.#pending.get(key);
     if (!p) return;
     // Only the upstream asked may answer, and only to the question asked.
-    if (rinfo.address !== p.up.host || rinfo.port !== p.up.port) return;
+    if (withoutZone(rinfo.address) !== withoutZone(p.up.host) || rinfo.port !== p.up.port) return;
     let m: Message;
     try {
       m = parseMessage(msg);
@@ -380,6 +382,12 @@ export class Forwarder {
     this.#sockets.v4 = [];
     this.#sockets.v6 = [];
   }
+}
+
+/** An address without its IPv6 zone index (the kernel may name the zone by index or by name). */
+function withoutZone(addr: string): string {
+  const i = addr.indexOf('%');
+  return i < 0 ? addr : addr.slice(0, i);
 }
 
 const socketIds = new WeakMap<dgram.Socket, number>();

@@ -37,8 +37,10 @@ export interface ClusterDnsOptions {
    * (`defaultHostListen`); in netns mode they come besides the node's address, port 53.
    */
   listen?: ListenAddress[];
-  /** --dns-upstream; default the node's /etc/resolv.conf. */
+  /** --dns-upstream; default the nameservers of `resolvConf`. */
   upstreams?: string[];
+  /** Where the node's nameservers are read when no upstreams are given. Default /etc/resolv.conf. */
+  resolvConf?: string;
   /** --dns-workers: UDP worker processes besides the agent's. Default 0. */
   udpWorkers?: number;
   /** Default "insecure" (kubeadm's Corefile). */
@@ -117,6 +119,7 @@ export function clusterDnsPlugin(opts: ClusterDnsOptions = {}): NodePlugin {
           podsMode,
           listen: at,
           upstreams: opts.upstreams?.length ? opts.upstreams : undefined,
+          resolvConf: opts.resolvConf,
           nsAddresses: opts.serviceIP ? [opts.serviceIP] : undefined,
           udpWorkers: opts.udpWorkers,
         });
