@@ -3,7 +3,8 @@
 // their resolv.conf: `curl http://mlflow-service:5000` and the full name reach the Deployment's
 // pods, and external-db's CNAME is followed to db.example.com. The lab is closed (no way out),
 // so the nodes' DNS forwards to a fake authoritative server started in the workstation's
-// namespace, answering db.example.com with the workstation's own LAN address.
+// namespace, answering db.example.com with the workstation's own LAN address. Every node also
+// gets `--dns-listen 127.0.0.1:5353` (SVCNET_DNS_LISTEN): in netns mode too, it adds a listener.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,6 +16,8 @@ import { examplesDir, repoRoot } from './lib/svcnet.ts';
 const skip = await labSkipReason();
 const workstationIP = '192.168.1.10';
 const clusterDNS = '10.96.0.10';
+/** The extra listener every node is given, in its own network namespace. */
+const extraListen = { host: '127.0.0.1', port: 5353 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -88,7 +91,10 @@ async function inPod(lab: Lab, ns: string, pod: string, cmd: string[], timeoutMs
 test('in a lab, pods resolve the seed\'s Services through kube-dns at 10.96.0.10: curl by short and full name, dig over UDP and TCP, and getent follows the ExternalName\'s CNAME', { skip }, async (t) => {
   // Every node's DNS forwards to the workstation (svcnet server and agent read --dns-upstream from it).
   const saved = process.env.SVCNET_DNS_UPSTREAM;
+  const savedListen = process.env.SVCNET_DNS_LISTEN;
   process.env.SVCNET_DNS_UPSTREAM = `${workstationIP}:53`;
+  // ...and every node's DNS gets `--dns-listen 127.0.0.1:5353` (the server and the agents read it from there too).
+  process.env.SVCNET_DNS_LISTEN = `${extraListen.host}:${extraListen.port}`;
   try {
     await withLab(
       'dnslab',
@@ -144,6 +150,21 @@ test('in a lab, pods resolve the seed\'s Services through kube-dns at 10.96.0.10
             }
           });
 
+          await t.test('--dns-listen adds a listener in netns mode too: in every node\'s namespace 127.0.0.1:5353 answers over UDP and TCP, beside the node address port 53', async () => {
+            const ip = (await lab.kubectlOk(['get', 'service', 'mlflow-service', '-n', 'mlflow', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+            for (const m of nodes) {
+              for (const proto of ['+notcp', '+tcp']) {
+                const extra = await lab.exec(m.name, ['dig', `@${extraListen.host}`, '-p', String(extraListen.port), '+short', '+time=2', '+tries=2', proto, 'mlflow-service.mlflow.svc.cluster.local']);
+                assert.equal(extra.stdout.trim(), ip, `${m.name}: dig @127.0.0.1 -p 5353 ${proto}: ${extra.stdout}${extra.stderr}`);
+                const own = await lab.exec(m.name, ['dig', `@${m.ip}`, '+short', '+time=2', '+tries=2', proto, 'mlflow-service.mlflow.svc.cluster.local']);
+                assert.equal(own.stdout.trim(), ip, `${m.name}: dig @${m.ip} ${proto}: ${own.stdout}${own.stderr}`);
+              }
+              // The same server behind both: an outside name is forwarded from the extra listener as well.
+              const outside = await lab.exec(m.name, ['dig', `@${extraListen.host}`, '-p', String(extraListen.port), '+short', '+time=2', '+tries=2', 'db.example.com']);
+              assert.equal(outside.stdout.trim(), workstationIP, `${m.name}: ${outside.stdout}${outside.stderr}`);
+            }
+          });
+
           await t.test('the seed\'s lines: curl http://mlflow-service:5000 and http://mlflow-service.mlflow.svc.cluster.local:5000 from a pod reach the Deployment\'s pods', async () => {
             const names = new Set(replicas.map((r) => r.name));
             for (const url of ['http://mlflow-service:5000', 'http://mlflow-service.mlflow.svc.cluster.local:5000']) {
@@ -180,5 +201,7 @@ test('in a lab, pods resolve the seed\'s Services through kube-dns at 10.96.0.10
   } finally {
     if (saved === undefined) delete process.env.SVCNET_DNS_UPSTREAM;
     else process.env.SVCNET_DNS_UPSTREAM = saved;
+    if (savedListen === undefined) delete process.env.SVCNET_DNS_LISTEN;
+    else process.env.SVCNET_DNS_LISTEN = savedListen;
   }
 });

@@ -16,7 +16,7 @@ export interface DnsFlags {
 export function addDnsOptions(cmd: Command): Command {
   return cmd
     .option('--no-dns', 'run no cluster DNS on this node')
-    .option('--dns-listen <addr:port,...>', 'cluster DNS listeners, UDP and TCP (host mode: instead of 127.0.0.1:1053; netns mode: besides <node-ip>:53)')
+    .addOption(new Option('--dns-listen <addr:port,...>', 'cluster DNS listeners, UDP and TCP (host mode: instead of 127.0.0.1:1053; netns mode: besides <node-ip>:53)').env('SVCNET_DNS_LISTEN'))
     .addOption(new Option('--dns-upstream <addr[:port],...>', 'resolvers for names outside the cluster (default: the nameservers of /etc/resolv.conf)').env('SVCNET_DNS_UPSTREAM'))
     .option('--dns-workers <n>', 'UDP worker processes of the cluster DNS besides the agent\'s own (Node.js answers datagrams on one core each)', '0')
     .option('--dns-pods <mode>', 'pod A records a-b-c-d.<ns>.pod.<zone>: insecure (kubeadm\'s), verified or disabled', 'insecure')
