@@ -326,6 +326,22 @@ const cases: Case[] = [
   { qname: 'foo.svc.cluster.local.', qtype: 'NS', ...NX },
   { qname: 'a.b._http._tcp.svc1.testns.svc.cluster.local.', qtype: 'A', ...NX },
   { qname: 'a.ep1a.svc1.testns.svc.cluster.local.', qtype: 'A', ...NX },
+  // No wildcards: CoreDNS removed them (1.9.0); `*` and `any` are plain labels naming no
+  // service, namespace, endpoint, port or protocol (its match() is strings.EqualFold).
+  { qname: '*.default.svc.cluster.local.', qtype: 'A', ...NX },
+  { qname: '*.testns.svc.cluster.local.', qtype: 'A', ...NX },
+  { qname: '*.testns.svc.cluster.local.', qtype: 'SRV', ...NX },
+  { qname: 'any.testns.svc.cluster.local.', qtype: 'A', ...NX },
+  { qname: '*.*.svc.cluster.local.', qtype: 'A', ...NX },
+  { qname: 'x.*.svc.cluster.local.', qtype: 'A', ...NX },
+  { qname: 'svc1.*.svc.cluster.local.', qtype: 'A', ...NX },
+  { qname: 'svc1.any.svc.cluster.local.', qtype: 'A', ...NX },
+  { qname: '*.svc.cluster.local.', qtype: 'A', ...NX },
+  { qname: '*.svc1.testns.svc.cluster.local.', qtype: 'A', ...NX },
+  { qname: '*.hdls1.testns.svc.cluster.local.', qtype: 'A', ...NX },
+  { qname: '_*._tcp.svc1.testns.svc.cluster.local.', qtype: 'SRV', ...NX },
+  { qname: '_http._*.svc1.testns.svc.cluster.local.', qtype: 'SRV', ...NX },
+  { qname: '*.podns.pod.cluster.local.', qtype: 'A', cfg: { podsMode: 'insecure' }, ...NX },
   // Apex: SOA, NS with glue, NODATA for addresses; ns.dns answers the DNS service's address
   { qname: 'cluster.local.', qtype: 'SOA', answer: [SOA] },
   {
