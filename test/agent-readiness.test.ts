@@ -1,7 +1,7 @@
 // Readiness drives the Service, end to end with the real node agent (host mode, the real
 // `bin/svcnet server` and kubectl): a pod whose readiness probe starts failing leaves the
 // Service's Endpoints (moved to notReadyAddresses) and turns ready=false in its EndpointSlice
-// within periodSeconds × failureThreshold (+ 3 s for a loaded machine), not before the
+// within periodSeconds × failureThreshold + 1 s (the issue's bound), not before the
 // threshold is reached, and the Service's ClusterIP stops sending it traffic; when the probe
 // passes again (successThreshold times) it comes back. Once with an exec probe on a
 // Deployment's replica, once with an httpGet probe on a lone pod.
@@ -13,14 +13,18 @@ import { join, resolve } from 'node:path';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Endpoints } from 'kubernetes-types/core/v1.js';
 import { startSvcnet, kubectl, type Svcnet } from './lib/svcnet.ts';
+import { apiClient, type ApiClient } from './lib/apiserver.ts';
 import { killPodProcesses, waitFor } from './lib/agent.ts';
 
 const node = 'readiness-node';
 const ns = 'readiness';
 const flipServer = resolve('test/fixtures/agent/flipserver.py');
-/** Time a loaded 2-core machine may add to a probe's own timing (status write, controllers, kubectl). */
+/** What issue 4 allows beyond period × threshold for a failing pod to leave the endpoints. */
+const leaveMarginMs = 1000;
+/** Time a loaded 2-core machine may add on the way back (no figure is asked for). */
 const marginMs = 3000;
 let s: Svcnet;
+let api: ApiClient;
 let work: string;
 
 async function ok(args: string[], input?: string): Promise<string> {
@@ -42,8 +46,22 @@ async function serviceView(svc: string): Promise<ServiceView> {
     ok(['get', 'endpoints', svc, '-n', ns, '-o', 'json']),
     ok(['get', 'endpointslices', '-n', ns, '-l', `kubernetes.io/service-name=${svc}`, '-o', 'json']),
   ]);
-  const e = JSON.parse(ep) as Endpoints;
-  const slices = (JSON.parse(sl) as { items: EndpointSlice[] }).items;
+  return viewOf(JSON.parse(ep) as Endpoints, (JSON.parse(sl) as { items: EndpointSlice[] }).items);
+}
+
+/**
+ * The same read straight from the API: a poll takes milliseconds, where a kubectl run takes a
+ * few hundred, so it times a change to within a 50 ms poll.
+ */
+async function serviceViewFromApi(svc: string): Promise<ServiceView> {
+  const [e, sl] = await Promise.all([
+    api.json<Endpoints>('GET', `/api/v1/namespaces/${ns}/endpoints/${svc}`),
+    api.json<{ items: EndpointSlice[] }>('GET', `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${svc}`)}`),
+  ]);
+  return viewOf(e, sl.items);
+}
+
+function viewOf(e: Endpoints, slices: EndpointSlice[]): ServiceView {
   const view: ServiceView = { ready: [], notReady: [], slice: {} };
   for (const ss of e.subsets ?? []) {
     view.ready.push(...(ss.addresses ?? []).map((a) => a.ip));
@@ -84,19 +102,21 @@ async function readyPods(selector: string): Promise<PodRow[]> {
 /** Polls until `cond` holds of the Service; returns the ms since `since` at the first poll that saw it. */
 async function timeUntil(what: string, svc: string, since: number, cond: (v: ServiceView) => boolean, timeoutMs: number): Promise<{ ms: number; view: ServiceView }> {
   return waitFor(what, async () => {
-    const view = await serviceView(svc);
-    return cond(view) ? { ms: Date.now() - since, view } : undefined;
+    const view = await serviceViewFromApi(svc).catch(() => undefined);
+    return view && cond(view) ? { ms: Date.now() - since, view } : undefined;
   }, timeoutMs, 50);
 }
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'svcnet-agent-readiness-'));
   s = await startSvcnet({ args: ['--node-name', node], env: { SVCNET_LOG_LEVEL: 'warn' } });
+  api = apiClient(s);
   await waitFor('the node Ready', async () => (await kubectl(s, ['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout === 'True');
   await ok(['create', 'namespace', ns]);
 });
 
 after(async () => {
+  api?.close();
   if (s) {
     await s.stop();
     s.cleanup();
@@ -148,10 +168,11 @@ spec:
   writeFileSync(join(work, `unready-${victim.name}`), '');
   const gone = await timeUntil(`${victim.ip} out of the endpoints`, 'web', failAt, (v) => !v.ready.includes(victim.ip) && v.slice[victim.ip]?.ready === false, 30_000);
   const bound = period * threshold * 1000;
-  assert.ok(gone.ms <= bound + marginMs, `${victim.name} left the endpoints ${gone.ms} ms after its probe began failing (period × threshold = ${bound} ms)`);
+  assert.ok(gone.ms <= bound + leaveMarginMs, `${victim.name} left the endpoints ${gone.ms} ms after its probe began failing (period × threshold = ${bound} ms)`);
   assert.ok(gone.ms >= (threshold - 1) * period * 1000, `left after ${gone.ms} ms: before ${threshold} failures could have been counted`);
   assert.deepEqual(gone.view.ready, [other.ip]);
-  assert.deepEqual(gone.view.notReady, [victim.ip], 'kubectl get endpoints keeps it as a not-ready address');
+  assert.deepEqual(gone.view.notReady, [victim.ip]);
+  assert.deepEqual(await serviceView('web'), gone.view, 'kubectl shows the same: a not-ready address, ready=false in the slice');
   assert.deepEqual(gone.view.slice[victim.ip], { ready: false, serving: false, terminating: false });
   assert.deepEqual(gone.view.slice[other.ip], { ready: true, serving: true, terminating: false });
   const row = await ok(['get', 'pod', victim.name, '-n', ns]);
@@ -215,7 +236,7 @@ spec:
   writeFileSync(flag, '');
   const gone = await timeUntil(`${ip} out of the endpoints`, 'probed', failAt, (v) => v.ready.length === 0 && v.notReady.includes(ip) && v.slice[ip]?.ready === false, 30_000);
   const bound = period * threshold * 1000;
-  assert.ok(gone.ms <= bound + marginMs, `left the endpoints ${gone.ms} ms after the probe began failing (period × threshold = ${bound} ms)`);
+  assert.ok(gone.ms <= bound + leaveMarginMs, `left the endpoints ${gone.ms} ms after the probe began failing (period × threshold = ${bound} ms)`);
   assert.ok(gone.ms >= (threshold - 1) * period * 1000, `left after ${gone.ms} ms: before ${threshold} failures could have been counted`);
   assert.deepEqual(gone.view.slice[ip], { ready: false, serving: false, terminating: false });
   const ev = await ok(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=probed,reason=Unhealthy', '-o', 'jsonpath={.items[*].message}']);
