@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import { startSvcnet, kubectl, type Svcnet } from './lib/svcnet.ts';
+import { kubectl, kubectlOk, startNodeServer, type Svcnet } from './lib/svcnet.ts';
 import { killPodProcesses, waitFor } from './lib/agent.ts';
 
 const node = 'hooks-node';
@@ -22,11 +22,7 @@ const marginMs = 3000;
 let s: Svcnet;
 let work: string;
 
-async function ok(args: string[], input?: string): Promise<string> {
-  const r = await kubectl(s, args, { input });
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = (args: string[], input?: string): Promise<string> => kubectlOk(s, args, input);
 
 interface Note {
   what: string;
@@ -100,9 +96,7 @@ async function podEvents(name: string, reason: string): Promise<string> {
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'svcnet-agent-hooks-'));
-  s = await startSvcnet({ args: ['--node-name', node], env: { SVCNET_LOG_LEVEL: 'warn' } });
-  await waitFor('the node Ready', async () => (await kubectl(s, ['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout === 'True');
-  await ok(['create', 'namespace', ns]);
+  s = await startNodeServer(node, ns);
 });
 
 after(async () => {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Endpoints } from 'kubernetes-types/core/v1.js';
-import { startSvcnet, kubectl, type Svcnet } from './lib/svcnet.ts';
+import { kubectlOk, startNodeServer, type Svcnet } from './lib/svcnet.ts';
 import { apiClient, type ApiClient } from './lib/apiserver.ts';
 import { killPodProcesses, waitFor } from './lib/agent.ts';
 
@@ -27,11 +27,7 @@ let s: Svcnet;
 let api: ApiClient;
 let work: string;
 
-async function ok(args: string[], input?: string): Promise<string> {
-  const r = await kubectl(s, args, { input });
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = (args: string[], input?: string): Promise<string> => kubectlOk(s, args, input);
 
 interface ServiceView {
   ready: string[];
@@ -109,10 +105,8 @@ async function timeUntil(what: string, svc: string, since: number, cond: (v: Ser
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'svcnet-agent-readiness-'));
-  s = await startSvcnet({ args: ['--node-name', node], env: { SVCNET_LOG_LEVEL: 'warn' } });
+  s = await startNodeServer(node, ns);
   api = apiClient(s);
-  await waitFor('the node Ready', async () => (await kubectl(s, ['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout === 'True');
-  await ok(['create', 'namespace', ns]);
 });
 
 after(async () => {

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { startSvcnet, kubectl, type Svcnet } from './lib/svcnet.ts';
+import { kubectl, kubectlOk, startNodeServer, type Svcnet } from './lib/svcnet.ts';
 import { waitFor } from './lib/agent.ts';
 
 const node = 'serve-hostname-node';
@@ -16,11 +16,7 @@ const ns = 'sh';
 const image = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
 let s: Svcnet;
 
-async function ok(args: string[], input?: string): Promise<string> {
-  const r = await kubectl(s, args, { input });
-  assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = (args: string[], input?: string): Promise<string> => kubectlOk(s, args, input);
 
 function pod(name: string, args: string[], extra = ''): string {
   return `apiVersion: v1
@@ -88,9 +84,7 @@ function body(response: string): string {
 }
 
 before(async () => {
-  s = await startSvcnet({ args: ['--node-name', node], env: { SVCNET_LOG_LEVEL: 'warn' } });
-  await waitFor('the node Ready', async () => (await kubectl(s, ['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout === 'True');
-  await ok(['create', 'namespace', ns]);
+  s = await startNodeServer(node, ns);
 });
 
 after(async () => {

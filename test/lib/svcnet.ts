@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, realpathSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { once } from 'node:events';
-import { killPodProcesses } from './agent.ts';
+import { killPodProcesses, waitFor } from './agent.ts';
 
 export const repoRoot = new URL('../..', import.meta.url).pathname;
 export const svcnetBin = join(repoRoot, 'bin/svcnet');
@@ -243,3 +243,27 @@ export function kubectl(s: Pick<Svcnet, 'kubeconfig' | 'dataDir'>, args: string[
 
 /** The seed's manifests (copied verbatim from shared/examples; test/examples.test.ts checks they match). */
 export const examplesDir = join(repoRoot, 'examples');
+
+/** kubectl that must succeed: its stdout (an error names the command and its stderr). */
+export async function kubectlOk(s: Pick<Svcnet, 'kubeconfig' | 'dataDir'>, args: string[], input?: string): Promise<string> {
+  const r = await kubectl(s, args, input === undefined ? {} : { input });
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * A server whose own agent runs pods (host mode) as node `node`, once that node is Ready, with
+ * namespace `ns` created: the setup of tests that run pods end to end.
+ */
+export async function startNodeServer(node: string, ns: string): Promise<Svcnet> {
+  const s = await startSvcnet({ args: ['--node-name', node], env: { SVCNET_LOG_LEVEL: 'warn' } });
+  try {
+    await waitFor('the node Ready', async () => (await kubectl(s, ['get', 'node', node, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])).stdout === 'True');
+    await kubectlOk(s, ['create', 'namespace', ns]);
+  } catch (e) {
+    await s.stop();
+    s.cleanup();
+    throw e;
+  }
+  return s;
+}
