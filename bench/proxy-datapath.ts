@@ -80,11 +80,12 @@ export async function runDatapath(): Promise<Section> {
   return withLab('pxbench', async (lab) => {
     await lab.kubectlOk(['create', 'namespace', 'bench']);
     await lab.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(pod('server', 'worker2', { app: 'echo' }, [process.execPath, '-e', serverScript])) });
-    // One client pod per path, side by side: a client that alternated between the two would reuse
-    // its ports towards the server with two different TCP timestamp offsets (the kernel derives
-    // them from the destination address, the ClusterIP or the pod IP), and the server's
-    // TIME_WAIT sockets would reject the older ones (PAWS), costing SYN retransmits of a second.
-    for (const c of ['client-direct', 'client-service']) await lab.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(pod(c, 'worker1', { app: 'client' }, ['sleep', 'infinity'])) });
+    // One client pod for both paths, so that they differ in nothing but the path. (With TIME_WAIT
+    // sockets, a client alternating between the ClusterIP and the pod IP would reuse its ports
+    // towards the server with two TCP timestamp offsets, derived from the two destinations, and
+    // the server's TIME_WAIT sockets would reject the older ones (PAWS) with one-second SYN
+    // retransmits; the pods below keep none.)
+    await lab.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify(pod('client', 'worker1', { app: 'client' }, ['sleep', 'infinity'])) });
     await lab.kubectlOk([
       'apply',
       '-f',
@@ -97,7 +98,7 @@ export async function runDatapath(): Promise<Section> {
     const viaService = `http://${clusterIP}:80/`;
     // Both paths answer before anything is timed (the proxy has programmed the Service).
     await until('both paths answering', async () => {
-      for (const [c, u] of [['client-direct', direct], ['client-service', viaService]] as const) {
+      for (const [c, u] of [['client', direct], ['client', viaService]] as const) {
         const r = await lab.kubectl(['exec', '-n', 'bench', c, '--', 'curl', '-s', '-m', '2', u]);
         if (r.stdout !== 'ok\n') return undefined;
       }
@@ -112,11 +113,11 @@ export async function runDatapath(): Promise<Section> {
     // range: what is left to compare is the data path (the nodes' rules and conntrack, which still
     // track every connection). Per-namespace sysctls of the pods, as a pod's
     // securityContext.sysctls would set them; nothing outside the lab changes.
-    for (const c of ['client-direct', 'client-service', 'server'])
+    for (const c of ['client', 'server'])
       await lab.kubectlOk(['exec', '-n', 'bench', c, '--', 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/tcp_tw_reuse && echo "1024 65535" > /proc/sys/net/ipv4/ip_local_port_range && echo 0 > /proc/sys/net/ipv4/tcp_max_tw_buckets']);
     const load = loadavg()[0];
     // Warm-up: both paths, both modes, a few seconds each.
-    const clientOf = { direct: 'client-direct', service: 'client-service' } as const;
+    const clientOf = { direct: 'client', service: 'client' } as const;
     for (const close of [false, true]) {
       await wrk(lab, clientOf.direct, direct, close, 3);
       await wrk(lab, clientOf.service, viaService, close, 3);
@@ -165,7 +166,7 @@ export async function runDatapath(): Promise<Section> {
       area: 'proxy-datapath',
       command: 'SVCNET_BENCH_PROXY_PARTS=datapath npm run bench:proxy',
       title: 'Service proxy: the data path (ClusterIP against the pod IP)',
-      method: `A lab of three nodes (network namespaces on one bridge, real nftables rules of svcnet's proxy on each node). wrk (${Connections} connections, 1 thread) runs in client pods on worker1 (one per path) against a Node.js HTTP server pod on worker2 (the Service's only endpoint), through the ClusterIP (DNAT on worker1) and straight to the pod IP, in the same run: ${Rounds} rounds, each a pair of ${Seconds} s runs (one per path, back to back, which goes first alternating) per mode, after a 3 s warm-up of each; a ratio is the median of the pairs' ratios, since the machine's speed drifts between rounds far more than within a pair. The pods' namespaces keep no TIME_WAIT sockets (net.ipv4.tcp_max_tw_buckets=0) and use ports 1024-65535, so that a connection per request neither exhausts ports nor depends on which side happened to close first; the nodes' conntrack still tracks every connection.`,
+      method: `A lab of three nodes (network namespaces on one bridge, real nftables rules of svcnet's proxy on each node). wrk (${Connections} connections, 1 thread) runs in a client pod on worker1 against a Node.js HTTP server pod on worker2 (the Service's only endpoint), through the ClusterIP (DNAT on worker1) and straight to the pod IP, in the same run: ${Rounds} rounds, each a pair of ${Seconds} s runs (one per path, back to back, which goes first alternating) per mode, after a 3 s warm-up of each; a ratio is the median of the pairs' ratios, since the machine's speed drifts between rounds far more than within a pair. The pods' namespaces keep no TIME_WAIT sockets (net.ipv4.tcp_max_tw_buckets=0) and use ports 1024-65535, so that a connection per request neither exhausts ports nor depends on which side happened to close first; the nodes' conntrack still tracks every connection.`,
       rows,
       notes: [
         `Client, server, wrk and the three agents share the machine's 2 cores with other work (1-minute load average ${load.toFixed(1)} at the start): the figures say how the two paths compare in one run, not what the hardware can do.`,
