@@ -16,7 +16,7 @@ const sh = promisify(execFile);
 // rate swung by ±25% between rounds half a minute apart, on either path alike, so two medians of
 // long rounds could not tell 5% apart. The two runs of one pair see nearly the same machine, and the
 // figure compared is the median of the pairs' ratios.
-const Rounds = Number(process.env.SVCNET_BENCH_DATAPATH_ROUNDS ?? 15);
+const Rounds = Number(process.env.SVCNET_BENCH_DATAPATH_ROUNDS ?? 30);
 const Seconds = Number(process.env.SVCNET_BENCH_DATAPATH_SECONDS ?? 3);
 const Connections = 16;
 
