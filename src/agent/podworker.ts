@@ -61,6 +61,12 @@ interface ContainerSlot {
   stopping?: boolean;
   /** Start a new instance whatever the restart policy (its spec changed). */
   restartNow?: boolean;
+  /**
+   * While the postStart hook of a new instance runs: the container as the status showed it
+   * before that start. kubelet's pod worker is blocked in startContainer meanwhile and writes no
+   * status, so the API keeps showing this (the first start: waiting, ContainerCreating).
+   */
+  shownBeforeStart?: { current?: Instance; previous?: Instance; waiting?: { reason: string; message?: string } };
 }
 
 /** What survives an agent restart (<data-dir>/pods/<uid>.json). */
@@ -104,6 +110,8 @@ export class PodWorker {
   #lastLive: PodStatus | undefined;
   #closed = false;
   #retryTimer: NodeJS.Timeout | undefined;
+  /** Cancels the postStart hook that runs (the pod is being deleted, or the agent stops). */
+  #hookAbort: AbortController | undefined;
 
   constructor(pod: Pod, deps: WorkerDeps, record?: PodRecord) {
     this.uid = pod.metadata?.uid ?? '';
@@ -154,6 +162,8 @@ export class PodWorker {
     const got = Number(pod.metadata?.resourceVersion);
     if (Number.isInteger(have) && Number.isInteger(got) && got < have) return;
     this.pod = pod;
+    // As kubelet cancels a sync blocked in a postStart hook when the pod is to terminate.
+    if (pod.metadata?.deletionTimestamp) this.#hookAbort?.abort();
     this.#specChanged(pod);
     this.kick();
   }
@@ -182,6 +192,7 @@ export class PodWorker {
   /** The pod is gone from the API (deleted at last, or force-deleted). */
   removed(): void {
     this.#removed = true;
+    this.#hookAbort?.abort();
     this.kick();
   }
 
@@ -239,6 +250,7 @@ export class PodWorker {
   /** Stops timers (agent shutdown); processes keep running. */
   close(): void {
     this.#closed = true;
+    this.#hookAbort?.abort();
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     for (const s of this.#slots.values()) {
       this.#stopProbes(s);
@@ -252,6 +264,11 @@ export class PodWorker {
 
   #anyRunning(): boolean {
     return [...this.#slots.values()].some((s) => s.current?.state === 'running');
+  }
+
+  /** Starting containers must stop: the pod is being deleted or is gone, or the agent stops. */
+  #interrupted(): boolean {
+    return this.#closed || this.#removed || !!this.pod.metadata?.deletionTimestamp;
   }
 
   // ---- the sync loop ----
@@ -315,6 +332,7 @@ export class PodWorker {
   async #syncInit(): Promise<boolean> {
     const policy = this.pod.spec?.restartPolicy ?? 'Always';
     for (const c of this.pod.spec?.initContainers ?? []) {
+      if (this.#interrupted()) return false;
       const slot = this.#slots.get(c.name)!;
       const cur = slot.current;
       if (c.restartPolicy === 'Always') {
@@ -340,7 +358,11 @@ export class PodWorker {
         return false;
       }
       if (cur.state === 'running') return false;
-      if (cur.exitCode === 0) continue;
+      if (cur.exitCode === 0) {
+        // Done, and not to run again: no start failure (PostStartHookError) is shown for it.
+        slot.waiting = undefined;
+        continue;
+      }
       if (policy === 'Never') {
         this.#terminated = true;
         return false;
@@ -356,6 +378,8 @@ export class PodWorker {
     const policy = this.pod.spec?.restartPolicy ?? 'Always';
     let willRun = false;
     for (const c of this.pod.spec?.containers ?? []) {
+      // A postStart hook was cut short by a delete: start nothing more.
+      if (this.#interrupted()) return;
       const slot = this.#slots.get(c.name)!;
       const cur = slot.current;
       if (!cur) {
@@ -460,6 +484,7 @@ export class PodWorker {
       logPath,
       maxLogBytes: this.#d.maxLogBytes,
     });
+    const shown = { current: slot.current, previous: slot.previous, waiting: slot.waiting };
     // The instance before the previous one is no longer shown anywhere: forget it and its log.
     const old = slot.previous;
     slot.previous = slot.current;
@@ -482,7 +507,51 @@ export class PodWorker {
     void this.#d.recorder.event(this.pod, 'Normal', 'Created', `Created container: ${c.name}`);
     void this.#d.recorder.event(this.pod, 'Normal', 'Started', `Started container ${c.name}`);
     this.#log.debug({ container: c.name, attempt, pid: info.pid }, 'container started');
+    const postStart = c.lifecycle?.postStart;
+    if (postStart) {
+      slot.shownBeforeStart = shown;
+      try {
+        if (!(await this.#postStart(slot, postStart, slot.current))) return;
+      } finally {
+        slot.shownBeforeStart = undefined;
+      }
+    }
     this.#ensureProbes(slot);
+  }
+
+  /**
+   * kubelet's startContainer, step 4: the postStart hook runs right after the start, and the
+   * pod's sync waits for it (so the next container starts after it, and the probes only then).
+   * On failure: a FailedPostStartHook event (no details: they could hold secrets), the container
+   * killed as killContainer does it (preStop included), and the start error PostStartHookError
+   * as the container's waiting reason until the restart policy restarts it. True if it passed.
+   */
+  async #postStart(slot: ContainerSlot, h: LifecycleHandler, inst: Instance): Promise<boolean> {
+    if (this.#interrupted()) return false;
+    const abort = new AbortController();
+    this.#hookAbort = abort;
+    let failure: string | undefined;
+    try {
+      // kubelet wrote the pod's status as its sync began; ours comes at its end: write it now,
+      // so the API shows the pod (Pending on a first start, not Ready) while the hook runs.
+      await this.#writeStatus().catch((err: unknown) => this.#log.warn({ err }, 'status write failed'));
+      await this.#runHook(h, inst, slot.spec, { signal: abort.signal });
+    } catch (err) {
+      failure = err instanceof Error ? err.message : String(err);
+    } finally {
+      if (this.#hookAbort === abort) this.#hookAbort = undefined;
+    }
+    // Cut short by a delete or an agent stop: the container is stopped (or kept) as the pod's fate says.
+    if (abort.signal.aborted) return false;
+    if (failure === undefined) return true;
+    this.#log.warn({ container: slot.spec.name, err: failure }, 'PostStart hook failed');
+    void this.#d.recorder.event(this.pod, 'Warning', 'FailedPostStartHook', 'PostStartHook failed');
+    await this.#killContainer(slot, this.#graceMs(), true, 'FailedPostStartHook');
+    const ended = this.#d.runtime.container(inst.id);
+    if (slot.current?.id === inst.id && ended && ended.state !== 'running') slot.current = { ...instanceFrom(ended), attempt: inst.attempt };
+    slot.waiting = { reason: 'PostStartHookError', message: failure };
+    this.#persist();
+    return false;
   }
 
   // ---- probes ----
@@ -569,18 +638,25 @@ export class PodWorker {
     }
   }
 
-  async #execCollect(id: string, argv: string[], timeoutMs: number): Promise<{ output: string; exitCode: number | null; timedOut: boolean; error?: string }> {
+  /** Runs argv in the container: its output and exit code; killed after timeoutMs (0: never) or on signal. */
+  async #execCollect(id: string, argv: string[], timeoutMs: number, signal?: AbortSignal): Promise<{ output: string; exitCode: number | null; timedOut: boolean; error?: string }> {
     const p = this.#d.runtime.exec(id, { argv, tty: false, stdin: false });
     const chunks: Buffer[] = [];
     p.stdout.on('data', (d: Buffer) => chunks.push(d));
     p.stderr?.on('data', (d: Buffer) => chunks.push(d));
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      p.kill();
-    }, timeoutMs);
+    const timer = timeoutMs > 0
+      ? setTimeout(() => {
+        timedOut = true;
+        p.kill();
+      }, timeoutMs)
+      : undefined;
+    const onAbort = () => p.kill();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) p.kill();
     const r = await p.done;
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
     return { output: Buffer.concat(chunks).toString('utf8'), exitCode: r.exitCode, timedOut, error: r.error };
   }
 
@@ -624,7 +700,7 @@ export class PodWorker {
   }
 
   /** kubelet's killContainer: preStop (inside the grace period), SIGTERM, then SIGKILL. */
-  async #killContainer(slot: ContainerSlot, graceMs: number, runPreStop: boolean): Promise<void> {
+  async #killContainer(slot: ContainerSlot, graceMs: number, runPreStop: boolean, message?: string): Promise<void> {
     const cur = slot.current;
     if (!cur || cur.state !== 'running' || slot.stopping) {
       await this.#waitExit(cur, graceMs + 5000);
@@ -633,10 +709,10 @@ export class PodWorker {
     slot.stopping = true;
     this.#stopProbes(slot);
     const start = Date.now();
-    void this.#d.recorder.event(this.pod, 'Normal', 'Killing', `Stopping container ${slot.spec.name}`);
+    void this.#d.recorder.event(this.pod, 'Normal', 'Killing', message ?? `Stopping container ${slot.spec.name}`);
     const preStop = slot.spec.lifecycle?.preStop;
     if (runPreStop && preStop && graceMs > 0) {
-      await Promise.race([this.#runHook(preStop, cur, slot.spec), new Promise((r) => setTimeout(r, graceMs))]).catch((err: unknown) => {
+      await Promise.race([this.#runHook(preStop, cur, slot.spec, { timeoutMs: this.#graceMs() || 30_000 }), new Promise((r) => setTimeout(r, graceMs))]).catch((err: unknown) => {
         this.#log.warn({ container: slot.spec.name, err: err instanceof Error ? err.message : String(err) }, 'PreStop hook failed');
         // As kubelet: no details in the Event (they could hold secrets).
         void this.#d.recorder.event(this.pod, 'Warning', 'FailedPreStopHook', 'PreStopHook failed');
@@ -662,24 +738,51 @@ export class PodWorker {
     return false;
   }
 
-  async #runHook(h: LifecycleHandler, inst: Instance, c: Container): Promise<void> {
+  /**
+   * Runs a lifecycle hook as kubelet's handlerRunner.Run; throws with kubelet's message on
+   * failure. timeoutMs bounds an exec or HTTP hook (preStop: the grace period; postStart: none,
+   * as kubelet's); signal cancels it.
+   */
+  async #runHook(h: LifecycleHandler, inst: Instance, c: Container, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+    const { timeoutMs = 0, signal } = opts;
+    const where = `for Container ${JSON.stringify(c.name)} in Pod ${JSON.stringify(podDesc(this.pod))}`;
+    const aborted = new Promise<never>((_, reject) => {
+      const fail = () => reject(new Error('context canceled'));
+      if (signal?.aborted) fail();
+      signal?.addEventListener('abort', fail, { once: true });
+    });
+    aborted.catch(() => undefined);
     if (h.exec) {
-      const r = await this.#execCollect(inst.id, h.exec.command ?? [], this.#graceMs() || 30_000);
-      if (r.exitCode !== 0) throw new Error(`command ${JSON.stringify((h.exec.command ?? []).join(' '))} exited with ${r.exitCode ?? r.error ?? 'error'}: ${r.output}`);
+      const argv = h.exec.command ?? [];
+      const r = await this.#execCollect(inst.id, argv, timeoutMs, signal);
+      if (r.exitCode !== 0) {
+        const why = r.timedOut
+          ? `command '${argv.join(' ')}' timed out`
+          : r.exitCode === null
+            ? (r.error ?? 'exec failed')
+            : `command '${argv.join(' ')}' exited with ${r.exitCode}: ${r.output}`;
+        throw new Error(`Exec lifecycle hook ([${argv.join(' ')}]) ${where} failed - error: ${why}, message: ${JSON.stringify(r.output)}`);
+      }
       return;
     }
     if (h.sleep) {
-      await new Promise((r) => setTimeout(r, h.sleep!.seconds * 1000));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise((r) => (timer = setTimeout(r, h.sleep!.seconds * 1000))), aborted]).finally(() => clearTimeout(timer));
       return;
     }
     if (h.httpGet) {
-      const out = await runProbe(
-        { httpGet: h.httpGet, timeoutSeconds: Math.max(1, Math.ceil(this.#graceMs() / 1000)) },
-        { podIP: this.#podIPs()[0] ?? '127.0.0.1', container: c, exec: (argv, t) => this.#execCollect(inst.id, argv, t) },
-        lifecycleUserAgent,
-      );
+      // No timeout: a request of at most 2e6 s (setTimeout's limit is 2^31 ms).
+      const timeoutSeconds = timeoutMs > 0 ? Math.max(1, Math.ceil(timeoutMs / 1000)) : 2_000_000;
+      const out = await Promise.race([
+        runProbe(
+          { httpGet: h.httpGet, timeoutSeconds },
+          { podIP: this.#podIPs()[0] ?? '127.0.0.1', container: c, exec: (argv, t) => this.#execCollect(inst.id, argv, t) },
+          lifecycleUserAgent,
+        ),
+        aborted,
+      ]);
       // kubelet fails an HTTP hook on transport errors only, whatever status it is answered.
-      if (out.result !== 'success' && out.statusCode === undefined) throw new Error(out.output);
+      if (out.result !== 'success' && out.statusCode === undefined) throw new Error(`HTTP lifecycle hook (${h.httpGet.path ?? ''}) ${where} failed - error: ${out.output}`);
     }
   }
 
@@ -704,19 +807,23 @@ export class PodWorker {
     const initPending = !init && (this.pod.spec?.initContainers ?? []).some((c) => this.#slots.get(c.name)?.current?.exitCode !== 0);
     return specs.map((c) => {
       const s = this.#slots.get(c.name)!;
+      const shown = s.shownBeforeStart;
       const image = imageStatusName(c.image ?? '');
       const v: ContainerView = {
         name: c.name,
         image,
         imageID: `${image.replace(/:[^:/@]*$/, '')}@sha256:${createHash('sha256').update(c.image ?? '').digest('hex')}`,
-        ready: this.#ready(s),
-        started: this.#started(s),
+        ready: !shown && this.#ready(s),
+        started: !shown && this.#started(s),
       };
-      if (s.current) v.current = s.current;
-      if (s.previous) v.previous = s.previous;
-      if (s.waiting) v.waiting = s.waiting;
-      else if (!s.current && initPending && this.#sandbox) v.waiting = { reason: 'PodInitializing' };
-      if (init && s.current?.state === 'exited' && s.current.exitCode === 0) v.ready = true;
+      const current = shown ? shown.current : s.current;
+      const previous = shown ? shown.previous : s.previous;
+      const waiting = shown ? shown.waiting : s.waiting;
+      if (current) v.current = current;
+      if (previous) v.previous = previous;
+      if (waiting) v.waiting = waiting;
+      else if (!current && initPending && this.#sandbox) v.waiting = { reason: 'PodInitializing' };
+      if (init && current?.state === 'exited' && current.exitCode === 0) v.ready = true;
       return v;
     });
   }
