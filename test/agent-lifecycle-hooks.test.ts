@@ -1,10 +1,15 @@
-// preStop hooks with the real node agent (host mode, the real `bin/svcnet server` and kubectl),
+// Lifecycle hooks with the real node agent (host mode, the real `bin/svcnet server` and kubectl),
 // observed from the container's side: a small server (test/fixtures/agent/flipserver.py) notes
-// when it starts, when its preStop endpoint is called (with the caller's User-Agent) and when
-// SIGTERM arrives. httpGet, sleep and exec hooks run before SIGTERM and delay it as kubelet's
-// do; a hook longer than the grace period is cut short; a failed hook is reported and the
-// container still stopped; a liveness failure runs the hook too. (The exec hook's plain case,
-// with SIGKILL after the grace period, is in agent-host.test.ts.)
+// when it starts, when its preStop or postStart endpoint is called (with the caller's User-Agent)
+// and when SIGTERM arrives.
+// preStop: httpGet, sleep and exec hooks run before SIGTERM and delay it as kubelet's do; a hook
+// longer than the grace period is cut short; a failed hook is reported and the container still
+// stopped; a liveness failure runs the hook too. (The exec hook's plain case, with SIGKILL after
+// the grace period, is in agent-host.test.ts.)
+// postStart: the hook runs once the container's process runs; the pod's next container starts
+// only after it, and until it returns the container is shown as before its start (kubelet's sync
+// is blocked in startContainer), so not Ready; an httpGet hook reaches the pod; a failing hook is
+// reported, the container killed (its preStop run) and restarted with back-off.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -251,4 +256,178 @@ test('a liveness failure runs the preStop hook before the container is restarted
   assert.deepEqual(notes(file).slice(0, 4).map((x) => x.what), ['start', 'prestop', 'term', 'start'], JSON.stringify(notes(file)));
   assert.match(await podEvents('liveness-hook', 'Killing'), /Container web failed liveness probe, will be restarted/);
   await ok(['delete', 'pod', 'liveness-hook', '-n', ns, '--wait=false']);
+});
+
+/** The pod's first env entries for flipserver: its notes file and port. */
+function flipEnv(name: string, indent: string): string {
+  return [`${indent}- {name: EVENTS, value: "${join(work, `${name}.events`)}"}`, `${indent}- {name: PORT, value: "8080"}`].join('\n');
+}
+
+interface PodJson {
+  status?: {
+    phase?: string;
+    conditions?: { type: string; status: string }[];
+    containerStatuses?: { name: string; ready: boolean; restartCount: number; started?: boolean; state?: { waiting?: { reason?: string; message?: string }; running?: object; terminated?: object } }[];
+  };
+}
+
+async function podJson(name: string): Promise<PodJson> {
+  return JSON.parse(await ok(['get', 'pod', name, '-n', ns, '-o', 'json'])) as PodJson;
+}
+
+const readyOf = (p: PodJson) => p.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+const containerOf = (p: PodJson, c: string) => p.status?.containerStatuses?.find((x) => x.name === c);
+
+test('an exec postStart hook runs while the container runs; the next container starts after it, and the pod turns Ready only after it', async () => {
+  const name = 'exec-poststart';
+  const hookS = 3;
+  const file = join(work, `${name}.events`);
+  // The hook finds the container's process (the extra argument marks it; "[.]" keeps the
+  // pattern from matching this shell's own command line) and notes its pid, then takes a while.
+  await ok(['apply', '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  nodeName: ${node}
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: web
+    image: flipserver
+    command: [python3, -u, ${flipServer}, ${name}]
+    ports: [{name: http, containerPort: 8080}]
+    env:
+${flipEnv(name, '    ')}
+    readinessProbe:
+      tcpSocket: {port: http}
+      periodSeconds: 1
+    lifecycle:
+      postStart:
+        exec:
+          command:
+          - sh
+          - -c
+          - |
+            for i in $(seq 100); do p=$(pgrep -f "flipserver[.]py ${name}") && break; sleep 0.05; done
+            echo "hook $(date +%s%3N) $p" >> "$EVENTS"
+            sleep ${hookS}
+            echo "hookdone $(date +%s%3N)" >> "$EVENTS"
+  - name: second
+    image: busybox
+    command: [sh, -c, 'echo "second $(date +%s%3N)" >> "$EVENTS"; exec sleep 600']
+    env:
+${flipEnv(name, '    ')}
+`);
+  await waitFor('the hook to begin', () => notes(file).some((x) => x.what === 'hook'), 20_000, 50);
+  // While the hook runs kubelet writes no status: the container is shown as before its start.
+  const during = await podJson(name);
+  assert.ok(!notes(file).some((x) => x.what === 'hookdone'), 'the pod was read while the hook ran');
+  assert.equal(during.status?.phase, 'Pending');
+  assert.equal(readyOf(during), 'False');
+  assert.deepEqual(containerOf(during, 'web')?.state, { waiting: { reason: 'ContainerCreating' } });
+  assert.equal(containerOf(during, 'web')?.ready, false);
+  assert.deepEqual(containerOf(during, 'second')?.state, { waiting: { reason: 'ContainerCreating' } });
+  assert.match(await ok(['get', 'pod', name, '-n', ns, '--no-headers']), new RegExp(`^${name}\\s+0/2\\s+ContainerCreating\\s+0\\s`));
+
+  const readyAt = await waitFor(`${name} Ready`, async () => (readyOf(await podJson(name)) === 'True' ? Date.now() : undefined), 20_000, 50);
+  const n = notes(file);
+  const start = n.find((x) => x.what === 'start');
+  const hook = n.find((x) => x.what === 'hook');
+  const hookDone = n.find((x) => x.what === 'hookdone');
+  const second = n.find((x) => x.what === 'second');
+  assert.ok(start && hook && hookDone && second, JSON.stringify(n));
+  assert.equal(hook.extra, start.extra, 'the hook ran while the container\'s process (the pid it noted) ran');
+  assert.ok(hookDone.at - hook.at >= hookS * 1000);
+  assert.ok(second.at >= hookDone.at, `the second container started ${second.at - hookDone.at} ms after the hook ended: not before it`);
+  assert.ok(readyAt >= hookDone.at, 'Ready only after the hook ended');
+  const after = await podJson(name);
+  assert.deepEqual(after.status?.containerStatuses?.map((c) => [c.name, c.ready, c.restartCount, !!c.state?.running]).sort(), [['second', true, 0, true], ['web', true, 0, true]].sort());
+  assert.equal(await podEvents(name, 'FailedPostStartHook'), '');
+  await ok(['delete', 'pod', name, '-n', ns, '--wait=false']);
+});
+
+test('an httpGet postStart hook calls the pod with kubelet\'s lifecycle User-Agent', async () => {
+  const name = 'http-poststart';
+  const file = join(work, `${name}.events`);
+  // The server is a sidecar that has started (its startup probe passed) before the app
+  // container starts: so the hook, fired right after the app's start, finds it listening.
+  await ok(['apply', '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  nodeName: ${node}
+  terminationGracePeriodSeconds: 5
+  initContainers:
+  - name: web
+    image: flipserver
+    restartPolicy: Always
+    command: [python3, -u, ${flipServer}]
+    ports: [{name: http, containerPort: 8080}]
+    env:
+${flipEnv(name, '    ')}
+    startupProbe:
+      tcpSocket: {port: http}
+      periodSeconds: 1
+      failureThreshold: 30
+  containers:
+  - name: app
+    image: busybox
+    command: [sleep, "600"]
+    lifecycle:
+      postStart:
+        httpGet: {path: /poststart, port: 8080}
+`);
+  await waitReady(name);
+  const n = notes(file);
+  assert.deepEqual(n.map((x) => x.what), ['start', 'poststart'], JSON.stringify(n));
+  assert.equal(n[1].extra, 'kube-lifecycle/1.33', 'the hook\'s request says who calls it, as kubelet does');
+  assert.equal(await podEvents(name, 'FailedPostStartHook'), '');
+  assert.equal(containerOf(await podJson(name), 'app')?.restartCount, 0);
+  await ok(['delete', 'pod', name, '-n', ns, '--wait=false']);
+});
+
+test('a failing postStart hook: FailedPostStartHook, the container killed (preStop run) and restarted with back-off, shown as PostStartHookError then CrashLoopBackOff', async () => {
+  const name = 'fail-poststart';
+  const file = join(work, `${name}.events`);
+  await ok(['apply', '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  nodeName: ${node}
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: web
+    image: flipserver
+    command: [python3, -u, ${flipServer}]
+    env:
+${flipEnv(name, '    ')}
+    lifecycle:
+      postStart:
+        exec:
+          command: [sh, -c, 'echo "hook $(date +%s%3N)" >> "$EVENTS"; sleep 1; echo no such luck >&2; exit 3']
+      preStop:
+        exec:
+          command: [sh, -c, 'echo "prestop $(date +%s%3N)" >> "$EVENTS"']
+`);
+  // Every state the container is shown in, until it waits in CrashLoopBackOff after one restart.
+  const seen = new Map<string, string>();
+  await waitFor('restarted once, then CrashLoopBackOff', async () => {
+    const c = containerOf(await podJson(name), 'web');
+    const w = c?.state?.waiting;
+    if (c && w?.reason) seen.set(`${w.reason} ${c.restartCount}`, w.message ?? '');
+    return w?.reason === 'CrashLoopBackOff' && c?.restartCount === 1;
+  }, 30_000, 50);
+  // The start error, with kubelet's message (the hook's command, exit code and output).
+  const msg = seen.get('PostStartHookError 0') ?? seen.get('PostStartHookError 1');
+  assert.ok(msg !== undefined, `PostStartHookError shown (saw ${JSON.stringify([...seen.keys()])})`);
+  assert.match(msg, new RegExp(`^Exec lifecycle hook \\(\\[sh -c echo .*exit 3\\]\\) for Container "web" in Pod "${name}_${ns}\\([0-9a-f-]+\\)" failed - error: command 'sh -c .*' exited with 3: no such luck\\n, message: "no such luck\\\\n"$`));
+  assert.match(await ok(['get', 'pod', name, '-n', ns, '--no-headers']), new RegExp(`^${name}\\s+0/1\\s+CrashLoopBackOff\\s+1 \\(\\S+ ago\\)\\s`));
+  // As kubelet: no details in the event; the container stopped as killContainer does it.
+  assert.match(await podEvents(name, 'FailedPostStartHook'), /^PostStartHook failed( PostStartHook failed)*$/);
+  assert.match(await podEvents(name, 'Killing'), /^FailedPostStartHook( FailedPostStartHook)*$/);
+  assert.match(await podEvents(name, 'BackOff'), /Back-off restarting failed container web/);
+  const n = notes(file);
+  assert.equal(n.filter((x) => x.what === 'hook').length, 2, JSON.stringify(n));
+  assert.equal(n.filter((x) => x.what === 'start').length, 2, JSON.stringify(n));
+  assert.equal(n.filter((x) => x.what === 'prestop').length, 2, 'preStop ran before each kill');
+  await ok(['delete', 'pod', name, '-n', ns, '--wait=false']);
 });
