@@ -566,20 +566,30 @@ export class PodWorker {
       if (!probe) continue;
       slot.probes[kind] = initialProbeState(kind);
       const periodMs = (probe.periodSeconds ?? 10) * 1000;
-      const tick = () => {
+      // One live timer per probe in probeTimers: replaced at each tick, so a long-lived pod's list
+      // does not grow.
+      let timer: NodeJS.Timeout | undefined;
+      const schedule = (ms: number): void => {
+        const next = setTimeout(tick, ms);
+        next.unref();
+        const i = timer ? slot.probeTimers.indexOf(timer) : -1;
+        if (i >= 0) slot.probeTimers[i] = next;
+        else slot.probeTimers.push(next);
+        timer = next;
+      };
+      const tick = (): void => {
         if (slot.probedId !== cur.id || this.#closed) return;
+        const started = Date.now();
         void this.#probeOnce(slot, kind, cur).finally(() => {
           if (slot.probedId !== cur.id || this.#closed) return;
-          const t = setTimeout(tick, periodMs);
-          t.unref();
-          slot.probeTimers.push(t);
+          // As kubelet's ticker: a probe starts every period, however long the last one took (one
+          // that outlasts the period is followed at once). Waiting a period after each probe ended
+          // made a slow exec probe's failures add up: a pod left its endpoints late under load.
+          schedule(Math.max(0, periodMs - (Date.now() - started)));
         });
       };
       const runningFor = Date.now() - Date.parse(cur.startedAt);
-      const first = Math.max(0, (probe.initialDelaySeconds ?? 0) * 1000 - runningFor);
-      const t = setTimeout(tick, first);
-      t.unref();
-      slot.probeTimers.push(t);
+      schedule(Math.max(0, (probe.initialDelaySeconds ?? 0) * 1000 - runningFor));
     }
   }
 
