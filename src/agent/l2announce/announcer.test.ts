@@ -25,7 +25,7 @@ interface Rig {
   live: { set: Set<string> | undefined };
 }
 
-function rig(self: string, o: { start?: boolean } = {}): Rig {
+function rig(self: string, o: { start?: boolean; retryMs?: number } = {}): Rig {
   const services = new FakeInformer<Service>([lbService('monitoring', 'grafana-service', ['192.168.1.200'])]);
   const slices = new FakeInformer<EndpointSlice>([slice('monitoring', 'grafana-service', [{ node: 'worker1' }, { node: 'worker2' }])]);
   const nodes = new FakeInformer<Node>(names.map((n) => node(n, { ip: ips[n] })));
@@ -49,7 +49,7 @@ function rig(self: string, o: { start?: boolean } = {}): Rig {
     event: (svc, reason, message) => events.push({ service: `${svc.metadata?.namespace}/${svc.metadata?.name}`, reason, message }),
     log: logger('l2announce-test'),
     debounceMs: 1,
-    retryMs: 10,
+    retryMs: o.retryMs ?? 10,
   });
   announcer.start();
   if (o.start !== false) for (const i of [services, slices, nodes, pools, ads, cms]) i.start();
@@ -57,6 +57,15 @@ function rig(self: string, o: { start?: boolean } = {}): Rig {
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 30));
+
+/** Polls until `cond` holds (for outcomes that a loaded machine may delay past settle()). */
+async function until(what: string, cond: () => boolean, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
 
 test('the leader answers ARP for the address on its LAN interface, sends gratuitous ARP once and records nodeAssigned; the others stay quiet', async () => {
   for (const self of names) {
@@ -126,13 +135,15 @@ test('the address is withdrawn when the Service loses its endpoints or goes, and
 });
 
 test('a failed update of the ARP responder is retried, and the Event waits for it', async () => {
-  const r = rig(leader);
+  const r = rig(leader, { retryMs: 300 });
   r.executor.failNext = new Error('arp responder: boom');
-  await new Promise((res) => setTimeout(res, 5));
+  await until('the failed attempt', () => r.executor.failNext === undefined);
   assert.deepEqual([...r.executor.answering], []);
-  assert.deepEqual(r.events, []);
-  await settle();
+  assert.deepEqual(r.events, [], 'no nodeAssigned Event while nothing answers');
+  await until('the retry answering', () => r.executor.answering.size > 0);
   assert.deepEqual([...r.executor.answering], [['eth0', ['192.168.1.200']]]);
+  await until('the nodeAssigned Event', () => r.events.length > 0);
+  await settle();
   assert.equal(r.events.length, 1);
   await r.announcer.stop();
 });
