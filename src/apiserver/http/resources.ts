@@ -15,7 +15,6 @@ import {
 import type { DeleteOptions, FieldValidation } from '../../client/index.ts';
 import type { Registry } from '../registry/index.ts';
 import type { ListItem, ResourceStorage, WriteRequest } from '../registry/index.ts';
-import { buildMatcher } from '../registry/index.ts';
 import type { ResourceRequestInfo } from '../request-info.ts';
 import { decodeObjectBody, nestingError, parseJson, readBody, tooDeep, yamlModule, type ProtobufDecoder } from './body.ts';
 import { bodyTypeOf, negotiate, type AcceptInfo, type PatchContentType } from './negotiation.ts';
@@ -308,12 +307,8 @@ async function handleWatch(ctx: RequestContext): Promise<void> {
     fieldSelector = fieldSelector ? `${fieldSelector},${byName}` : byName;
   }
   const sendInitial = q.get('sendInitialEvents');
-  const labelSelector = q.get('labelSelector') ?? undefined;
-  // Bad selectors are a 400 answer before any stream, as kube's ListResource decodes them
-  // before it watches (only the watch itself reports errors as ERROR events).
-  buildMatcher(ctx.storage.resource, labelSelector, fieldSelector);
   await startWatchStream(ctx, accept, {
-    labelSelector,
+    labelSelector: q.get('labelSelector') ?? undefined,
     fieldSelector,
     resourceVersion: q.get('resourceVersion') ?? undefined,
     resourceVersionMatch: q.get('resourceVersionMatch') ?? undefined,

@@ -78,9 +78,17 @@ export async function startWatchStream(ctx: RequestContext, accept: AcceptInfo, 
       },
     });
   } catch (e) {
-    // kube's watch cache reports errors (410 Expired, too large RV) as an ERROR event in a 200 stream.
+    // kube's watch cache reports 410 Expired and a too large RV (504 Timeout) as an ERROR event
+    // in a 200 stream; anything else (a bad selector or resourceVersion: 400) is the request's
+    // answer, as kube's ListResource gives it before it watches.
     const err = toApiError(e);
-    if (err.code >= 500 && err.reason !== 'Timeout') throw e;
+    if (err.code !== 410 && err.reason !== 'Timeout') {
+      // Nothing of the stream was written: the caller answers with the Status, and no stream
+      // ending may write headers after it.
+      finished = true;
+      res.off('close', finish);
+      throw e;
+    }
     writeLine(`${JSON.stringify({ type: 'ERROR', object: err.status })}\n`);
     finish();
     return;

@@ -16,4 +16,3 @@ export {
 export type { HookResult, ResourceStrategy, StorageHooks, StrategyFactory, WriteContext } from './strategy.ts';
 export type { CachedObject, DeliveredEvent } from './cacher.ts';
 export { objectKey, resourcePrefix, nowTime } from './codec.ts';
-export { buildMatcher, type Matcher } from './filters.ts';
