@@ -42,6 +42,24 @@ interface Scan {
   edns: boolean;
   udpSize: number;
   dnssecOk: boolean;
+  /** Why the query was rejected (FORMERR, NOTIMP, BADVERS); set on those paths only. */
+  reason: string;
+}
+
+/** reject(s, why, FORMERR): records why, for the log line, and returns the verdict. */
+function reject(s: Scan, reason: string, verdict: number): number {
+  s.reason = reason;
+  return verdict;
+}
+
+/** The parser's own account of a malformed message (for the log line of a rejected query). */
+function parseFailure(msg: Uint8Array): string {
+  try {
+    parseMessage(Buffer.from(msg.buffer, msg.byteOffset, msg.length));
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return 'malformed OPT record';
 }
 
 function u16(b: Uint8Array, o: number): number {
@@ -56,26 +74,27 @@ function u16(b: Uint8Array, o: number): number {
 function scan(msg: Uint8Array, s: Scan): number {
   const len = msg.length;
   if (len < 12 || (msg[2] & 0x80) !== 0) return DROP;
-  if (((msg[2] >> 3) & 0xf) !== 0) return NOTIMP;
+  if (((msg[2] >> 3) & 0xf) !== 0) return reject(s, `opcode ${(msg[2] >> 3) & 0xf} is not QUERY`, NOTIMP);
   const qd = u16(msg, 4);
   const an = u16(msg, 6);
   const ns = u16(msg, 8);
   const ar = u16(msg, 10);
-  if (qd !== 1 || an > 1 || ns > 1 || ar > 2) return FORMERR;
+  if (qd !== 1) return reject(s, `QDCOUNT is ${qd}, a query has one question`, FORMERR);
+  if (an > 1 || ns > 1 || ar > 2) return reject(s, 'more records than a query has', FORMERR);
   let o = 12;
   let total = 1;
   for (;;) {
-    if (o >= len) return FORMERR;
+    if (o >= len) return reject(s, 'question truncated', FORMERR);
     const l = msg[o];
     if (l === 0) break;
     // A query's question has no pointers (nothing precedes it to point at) and no label types.
-    if (l > 63) return FORMERR;
+    if (l > 63) return reject(s, (l & 0xc0) === 0xc0 ? 'compression pointer in the question' : `label length ${l} (labels are at most 63 bytes)`, FORMERR);
     total += l + 1;
-    if (total > 255) return FORMERR;
+    if (total > 255) return reject(s, 'name longer than 255 bytes', FORMERR);
     o += l + 1;
   }
   s.qEnd = o + 1;
-  if (s.qEnd + 4 > len) return FORMERR;
+  if (s.qEnd + 4 > len) return reject(s, 'question truncated', FORMERR);
   s.qtype = u16(msg, s.qEnd);
   s.qclass = u16(msg, s.qEnd + 2);
   s.edns = false;
@@ -84,14 +103,15 @@ function scan(msg: Uint8Array, s: Scan): number {
   o = s.qEnd + 4;
   if (an === 0 && ns === 0 && ar === 0) return OK;
   if (an === 0 && ns === 0 && ar === 1) {
-    if (o + 11 > len || msg[o] !== 0) return o + 11 > len ? FORMERR : COMPLEX;
+    if (o + 11 > len) return reject(s, parseFailure(msg), FORMERR);
+    if (msg[o] !== 0) return COMPLEX;
     if (u16(msg, o + 1) !== TYPE.OPT) return COMPLEX;
     const rdlen = u16(msg, o + 9);
-    if (o + 11 + rdlen > len) return FORMERR;
+    if (o + 11 + rdlen > len) return reject(s, parseFailure(msg), FORMERR);
     s.edns = true;
     s.udpSize = u16(msg, o + 3);
     s.dnssecOk = (msg[o + 7] & 0x80) !== 0;
-    if (msg[o + 6] !== 0) return BADVERS;
+    if (msg[o + 6] !== 0) return reject(s, 'EDNS version not supported', BADVERS);
     return OK;
   }
   return COMPLEX;
@@ -102,18 +122,18 @@ function scanComplex(msg: Buffer, s: Scan): number {
   let m;
   try {
     m = parseMessage(msg);
-  } catch {
-    return FORMERR;
+  } catch (e) {
+    return reject(s, (e as Error).message, FORMERR);
   }
   const opts = m.additional.filter((rr) => rr.type === TYPE.OPT);
-  if (opts.length > 1) return FORMERR;
+  if (opts.length > 1) return reject(s, 'malformed OPT record', FORMERR);
   const opt = opts[0];
   if (opt) {
-    if (opt.name.length !== 1) return FORMERR;
+    if (opt.name.length !== 1) return reject(s, 'malformed OPT record', FORMERR);
     s.edns = true;
     s.udpSize = opt.class;
     s.dnssecOk = (opt.ttl & 0x8000) !== 0;
-    if (((opt.ttl >>> 16) & 0xff) !== 0) return BADVERS;
+    if (((opt.ttl >>> 16) & 0xff) !== 0) return reject(s, 'EDNS version not supported', BADVERS);
   }
   return OK;
 }
@@ -145,7 +165,7 @@ export class DnsEngine {
   readonly #cm: CacheMetrics | undefined;
   readonly #maxUdp: number;
   readonly #inflight = new Map<string, Promise<CachedAnswer>>();
-  readonly #s: Scan = { qEnd: 0, qtype: 0, qclass: 0, edns: false, udpSize: 512, dnssecOk: false };
+  readonly #s: Scan = { qEnd: 0, qtype: 0, qclass: 0, edns: false, udpSize: 512, dnssecOk: false, reason: '' };
   readonly #servers: string[];
   #tick = 0;
   #lastFast = 0;
@@ -189,7 +209,7 @@ export class DnsEngine {
     if (r !== OK) {
       const rcode = r === FORMERR ? RCODE.FORMERR : r === NOTIMP ? RCODE.NOTIMP : RCODE.BADVERS;
       this.#stats.response(l.index, rcode, 0, typeIndex(r === BADVERS ? s.qtype : 0), this.#fastTime(timed, t0));
-      logError(() => ({ rcode: rcodeName(rcode), ...readableQuestion(msg), id: (msg[0] << 8) | msg[1], client: l.client?.(peer), proto: l.tcp ? 'tcp' : 'udp', err: rejectReason(msg, r) }), 'dns: query rejected', 'warn');
+      logError(() => ({ rcode: rcodeName(rcode), ...readableQuestion(msg), id: (msg[0] << 8) | msg[1], client: l.client?.(peer), proto: l.tcp ? 'tcp' : 'udp', err: s.reason }), 'dns: query rejected', 'warn');
       return r === BADVERS ? this.#badvers(msg, s) : headerOnly(msg, rcode);
     }
     const tIdx = typeIndex(s.qtype);
@@ -424,35 +444,6 @@ function readableQuestion(msg: Buffer): { name?: string; type?: string } {
   } catch {
     return {};
   }
-}
-
-/** Why scan() rejected a query, worked out again (only for the lines actually logged). */
-function rejectReason(msg: Buffer, r: number): string {
-  if (r === NOTIMP) return `opcode ${(msg[2] >> 3) & 0xf} is not QUERY`;
-  if (r === BADVERS) return 'EDNS version not supported';
-  const len = msg.length;
-  const qd = u16(msg, 4);
-  if (qd !== 1) return `QDCOUNT is ${qd}, a query has one question`;
-  if (u16(msg, 6) > 1 || u16(msg, 8) > 1 || u16(msg, 10) > 2) return 'more records than a query has';
-  let o = 12;
-  let total = 1;
-  for (;;) {
-    if (o >= len) return 'question truncated';
-    const b = msg[o];
-    if (b === 0) break;
-    if ((b & 0xc0) === 0xc0) return 'compression pointer in the question';
-    if (b > 63) return `label length ${b} (labels are at most 63 bytes)`;
-    total += b + 1;
-    if (total > 255) return 'name longer than 255 bytes';
-    o += b + 1;
-  }
-  if (o + 5 > len) return 'question truncated';
-  try {
-    parseMessage(msg);
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return 'malformed OPT record';
 }
 
 /** A response with the question and an RCODE (SERVFAIL, REFUSED): no larger than the query. */
