@@ -85,24 +85,24 @@ export async function repairAllocations(registry: Registry, store: Store, alloca
   }
   // Leaks: records whose Service is gone or no longer holds the value.
   const byUid = new Map(services.map((s) => [s.metadata?.uid ?? '', s]));
-  const leakEvent = async (what: string, owner: AllocationOwner, reason: string) => {
+  const leakEvent = async (recorder: EventRecorder, what: string, owner: AllocationOwner, reason: string) => {
     report.leaked++;
     log.warn({ what, owner }, 'allocation leaked; released');
     const ref = { apiVersion: 'v1', kind: 'Service', metadata: { namespace: owner.namespace || 'default', name: owner.name || 'unknown', uid: owner.uid } };
-    await (reason.startsWith('Port') ? recorders.port : recorders.ip).event(ref, 'Warning', reason, `the ${what} appears to have leaked: cleaning up`);
+    await recorder.event(ref, 'Warning', reason, `the ${what} appears to have leaked: cleaning up`);
   };
   for (const [ip, owner] of [...allocator.allocatedIPs()]) {
     const svc = byUid.get(owner.uid);
     if (svc && (svc.spec?.clusterIPs ?? []).includes(ip)) continue;
     if (usedIPs.has(ip) && !svc) continue; // held by another Service under a foreign record (duplicate case)
-    if (await deleteQuietly(store, ipKey(ip))) await leakEvent(`cluster IP ${ip}`, owner, 'ClusterIPLeaked');
+    if (await deleteQuietly(store, ipKey(ip))) await leakEvent(recorders.ip, `cluster IP ${ip}`, owner, 'ClusterIPLeaked');
   }
   for (const [port, owner] of [...allocator.allocatedNodePorts()]) {
     const svc = byUid.get(owner.uid);
     const holds = svc && ((svc.spec?.ports ?? []).some((p) => p.nodePort === port) || svc.spec?.healthCheckNodePort === port);
     if (holds) continue;
     if (usedPorts.has(port) && !svc) continue;
-    if (await deleteQuietly(store, nodePortKey(port))) await leakEvent(`node port ${port}`, owner, 'PortLeaked');
+    if (await deleteQuietly(store, nodePortKey(port))) await leakEvent(recorders.port, `node port ${port}`, owner, 'PortLeaked');
   }
   if (report.notAllocated + report.duplicates + report.outOfRange + report.leaked > 0) log.warn(report, 'allocation repair found problems');
   return report;
