@@ -722,7 +722,7 @@ export class PodWorker {
     void this.#d.recorder.event(this.pod, 'Normal', 'Killing', message ?? `Stopping container ${slot.spec.name}`);
     const preStop = slot.spec.lifecycle?.preStop;
     if (runPreStop && preStop && graceMs > 0) {
-      await Promise.race([this.#runHook(preStop, cur, slot.spec, { timeoutMs: this.#graceMs() || 30_000 }), new Promise((r) => setTimeout(r, graceMs))]).catch((err: unknown) => {
+      await Promise.race([this.#runHook(preStop, cur, slot.spec, { timeoutMs: graceMs }), new Promise((r) => setTimeout(r, graceMs))]).catch((err: unknown) => {
         this.#log.warn({ container: slot.spec.name, err: err instanceof Error ? err.message : String(err) }, 'PreStop hook failed');
         // As kubelet: no details in the Event (they could hold secrets).
         void this.#d.recorder.event(this.pod, 'Warning', 'FailedPreStopHook', 'PreStopHook failed');
