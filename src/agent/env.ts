@@ -3,6 +3,7 @@
 // env with valueFrom and $(VAR) expansion, the Kubernetes service variables, and $(VAR)
 // expansion of command and args. Pure but for the ConfigMap/Secret look-ups it is handed.
 import type { ConfigMap, Container, EnvVar, Pod, Secret, Service } from 'kubernetes-types/core/v1.js';
+import { joinHostPort } from '../util/index.ts';
 
 /** kubelet's expansion.Expand: $(VAR) from the mapping, $$ escapes, anything else verbatim. */
 export function expand(input: string, mapping: (name: string) => string): string {
@@ -57,10 +58,6 @@ function envName(s: string): string {
 function isServiceIPSet(s: Service): boolean {
   const ip = s.spec?.clusterIP;
   return !!ip && ip !== 'None';
-}
-
-function joinHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** envvars.FromServices: {NAME}_SERVICE_HOST/_PORT[_PORTNAME] and the docker-link variables. */

@@ -5,6 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { Container, Probe } from 'kubernetes-types/core/v1.js';
+import { joinHostPort } from '../util/index.ts';
 
 export type ProbeKind = 'liveness' | 'readiness' | 'startup';
 export type ProbeResult = 'success' | 'failure' | 'unknown';
@@ -86,12 +87,8 @@ export function resolvePort(port: number | string | undefined, c: Container): nu
   return c.ports?.find((p) => p.name === port)?.containerPort;
 }
 
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 function netError(e: NodeJS.ErrnoException, host: string, port: number): string {
-  const target = `dial tcp ${hostPort(host, port)}`;
+  const target = `dial tcp ${joinHostPort(host, port)}`;
   if (e.code === 'ECONNREFUSED') return `${target}: connect: connection refused`;
   if (e.code === 'EHOSTUNREACH') return `${target}: connect: no route to host`;
   if (e.code === 'ETIMEDOUT') return `${target}: i/o timeout`;
@@ -119,7 +116,7 @@ export async function runProbe(probe: Probe, target: ProbeTarget, userAgent = pr
     const host = g.host || target.podIP;
     const scheme = (g.scheme ?? 'HTTP').toLowerCase();
     const path = g.path || '/';
-    const url = `${scheme}://${hostPort(host, port)}${path.startsWith('/') ? path : `/${path}`}`;
+    const url = `${scheme}://${joinHostPort(host, port)}${path.startsWith('/') ? path : `/${path}`}`;
     const headers: Record<string, string> = { 'User-Agent': userAgent, Accept: '*/*' };
     for (const h of g.httpHeaders ?? []) headers[h.name] = h.value;
     return new Promise((resolve) => {
@@ -147,7 +144,7 @@ export async function runProbe(probe: Probe, target: ProbeTarget, userAgent = pr
       const s = net.connect({ host, port });
       const timer = setTimeout(() => {
         s.destroy();
-        resolve({ result: 'failure', output: `dial tcp ${hostPort(host, port)}: i/o timeout` });
+        resolve({ result: 'failure', output: `dial tcp ${joinHostPort(host, port)}: i/o timeout` });
       }, timeoutMs);
       s.once('connect', () => {
         clearTimeout(timer);

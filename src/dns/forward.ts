@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { limitedErrorLog, log } from './log.ts';
 import type { ForwardMetrics } from './metrics.ts';
 import { flag, parseMessage, rcodeName, TYPE, wireToName, type Message, type WireRR } from './wire.ts';
+import { joinHostPort } from '../util/index.ts';
 
 const logError = limitedErrorLog();
 
@@ -35,7 +36,7 @@ export function parseUpstream(s: string): Upstream {
   }
   if (!net.isIP(host)) throw new Error(`upstream ${JSON.stringify(s)} is not an IP address (optionally with a port)`);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`upstream ${JSON.stringify(s)} has a bad port`);
-  return { host, port, label: net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}` };
+  return { host, port, label: joinHostPort(host, port) };
 }
 
 /** The nameservers of a resolv.conf text (at most 3 are used by libc; CoreDNS takes all, up to 15). */

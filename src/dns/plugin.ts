@@ -14,6 +14,7 @@ import { EndpointSlices, Namespaces, Nodes, Pods, Services } from '../api/index.
 import type { NodePlugin, NodePluginContext, RunningPlugin } from '../agent/index.ts';
 import type { PodsMode } from './records.ts';
 import { startDnsServer, type DnsServer, type ListenAddress } from './server.ts';
+import { joinHostPort } from '../util/index.ts';
 
 /**
  * On a Node: the address its cluster DNS answers on (port 53), set once the server has synced and
@@ -62,7 +63,7 @@ export interface ClusterDnsInfo {
 }
 
 export function formatListen(a: ListenAddress): string {
-  return net.isIPv6(a.host) ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  return joinHostPort(a.host, a.port);
 }
 
 /** "127.0.0.1:1053", "[::1]:53", "10.0.0.1" (port 53). */

@@ -15,6 +15,7 @@ import { applyOp, DnsModel, modelDigest, namespaceName, toDnsPod, toDnsService, 
 import type { DnsConfig, PodsMode } from './records.ts';
 import { createEngine, serveUdp, type EngineSettings } from './setup.ts';
 import { UdpWorkers, type WorkerInfo } from './workers.ts';
+import { joinHostPort } from '../util/index.ts';
 
 const logError = limitedErrorLog();
 
@@ -276,7 +277,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
       tcp: true,
       v6,
       send: (out, sock) => writeFrame(sock, out),
-      client: (sock) => (net.isIPv6(sock.remoteAddress ?? '') ? `[${sock.remoteAddress}]:${sock.remotePort}` : `${sock.remoteAddress}:${sock.remotePort}`),
+      client: (sock) => joinHostPort(sock.remoteAddress ?? '', sock.remotePort ?? 0),
     };
     tcps[index].on('connection', (sock) => {
       if (conns.size >= maxConns || stopped) {

@@ -8,6 +8,7 @@ import { limitedErrorLog } from './log.ts';
 import { CacheMetrics, DnsStats, ForwardMetrics } from './metrics.ts';
 import type { DnsModel } from './model.ts';
 import type { DnsConfig } from './records.ts';
+import { joinHostPort } from '../util/index.ts';
 
 const logError = limitedErrorLog();
 
@@ -61,7 +62,7 @@ export function serveUdp(engine: DnsEngine, sock: dgram.Socket, index: number, v
     send: (out, peer) => {
       if (!stopped()) sock.send(out, peer.port, peer.address);
     },
-    client: (peer) => (v6 ? `[${peer.address}]:${peer.port}` : `${peer.address}:${peer.port}`),
+    client: (peer) => joinHostPort(peer.address, peer.port),
   };
   sock.on('message', (msg, rinfo) => {
     if (rinfo.port === 0) return;

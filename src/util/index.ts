@@ -1,1 +1,2 @@
 export { logger, rootLogger, type Logger } from './log.ts';
+export { joinHostPort } from './net.ts';

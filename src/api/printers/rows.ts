@@ -23,6 +23,7 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { humanDuration, translateTimestampSince } from './duration.ts';
 import { formatLabelSelector, formatLabels, labelSelectorString } from './selectors.ts';
 import type { TableCell, TableRowCondition } from './types.ts';
+import { joinHostPort } from '../../util/index.ts';
 
 export interface PrintedRow {
   cells: TableCell[];
@@ -239,10 +240,6 @@ export function printService(svc: Service, now: Date): PrintedRow {
 }
 
 // ---- endpoints and slices ----
-
-function joinHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** formatEndpoints: ip:port per port and address, at most three, then "+ N more...". */
 function formatEndpoints(ep: Endpoints): string {

@@ -7,6 +7,7 @@ import ipaddr from 'ipaddr.js';
 import type { FakeNftables, FakeTable } from './fake.ts';
 import { TableName } from './render.ts';
 import type { NftFamily } from './nftables.ts';
+import { joinHostPort } from '../../util/index.ts';
 
 export interface TracePacket {
   proto: 'tcp' | 'udp' | 'sctp';
@@ -245,7 +246,7 @@ export function tracePacket(nft: FakeNftables, pkt: TracePacket, opts: TracerOpt
       if (r.kind === 'verdict' && r.v !== 'accept') return { verdict: r.v, masquerade: false, updates: ctx.updates };
     }
   }
-  const dnat = ctx.dnat ? (ctx.dnat.ip.includes(':') ? `[${ctx.dnat.ip}]:${ctx.dnat.port}` : `${ctx.dnat.ip}:${ctx.dnat.port}`) : undefined;
+  const dnat = ctx.dnat ? joinHostPort(ctx.dnat.ip, ctx.dnat.port) : undefined;
   return { verdict: 'accept', ...(dnat ? { dnat } : {}), masquerade: ctx.masquerade, updates: ctx.updates };
 }
 

@@ -3,6 +3,7 @@
 // within the timeout (kube-proxy's per-endpoint timed sets, refreshed on every packet).
 import type { Endpoint } from '../types.ts';
 import type { RouteSpec } from './plan.ts';
+import { joinHostPort } from '../../util/index.ts';
 
 interface Affinity {
   endpoint: string;
@@ -16,7 +17,7 @@ export interface RouteOptions {
   now?: () => number;
 }
 
-export const endpointKey = (ep: Pick<Endpoint, 'ip' | 'port'>): string => (ep.ip.includes(':') ? `[${ep.ip}]:${ep.port}` : `${ep.ip}:${ep.port}`);
+export const endpointKey = (ep: Pick<Endpoint, 'ip' | 'port'>): string => joinHostPort(ep.ip, ep.port);
 
 export class Route {
   readonly key: string;
