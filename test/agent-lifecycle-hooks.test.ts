@@ -385,6 +385,28 @@ ${flipEnv(name, '    ')}
   await ok(['delete', 'pod', name, '-n', ns, '--wait=false']);
 });
 
+test('deleting a pod while its postStart hook runs cuts the hook short: the container gets SIGTERM within the grace period, and no FailedPostStartHook is reported', async () => {
+  const name = 'cut-poststart';
+  const file = join(work, `${name}.events`);
+  const grace = 3;
+  await ok(['apply', '-f', '-'], hookedPod(name, {
+    grace,
+    container: `    lifecycle:
+      postStart:
+        exec:
+          command: [sh, -c, 'echo "hook $(date +%s%3N)" >> "$EVENTS"; sleep 60']
+`,
+  }));
+  await waitFor('the postStart hook running', () => notes(file).some((x) => x.what === 'hook'), 30_000, 50);
+  const t0 = Date.now();
+  await ok(['delete', 'pod', name, '-n', ns, '--wait=false']);
+  const at = await gone(name, 30_000);
+  // Not the hook's 60 s: the grace period, plus a margin for a loaded machine.
+  assert.ok(at - t0 < (grace + 5) * 1000, `gone ${at - t0} ms after the delete`);
+  assert.ok(notes(file).some((x) => x.what === 'term'), `the container got SIGTERM: ${JSON.stringify(notes(file))}`);
+  assert.equal(await podEvents(name, 'FailedPostStartHook'), '', 'a cut hook is not a failed one');
+});
+
 test('a failing postStart hook: FailedPostStartHook, the container killed (preStop run) and restarted with back-off, shown as PostStartHookError then CrashLoopBackOff', async () => {
   const name = 'fail-poststart';
   const file = join(work, `${name}.events`);
