@@ -397,7 +397,12 @@ test('deleting a pod while its postStart hook runs cuts the hook short: the cont
           command: [sh, -c, 'echo "hook $(date +%s%3N)" >> "$EVENTS"; sleep 60']
 `,
   }));
-  await waitFor('the postStart hook running', () => notes(file).some((x) => x.what === 'hook'), 30_000, 50);
+  // The hook (a shell) can note itself before python has installed its SIGTERM handler and noted
+  // 'start'; a delete before that would kill the container without a 'term' note.
+  await waitFor('the postStart hook running in a started container', () => {
+    const n = notes(file);
+    return n.some((x) => x.what === 'hook') && n.some((x) => x.what === 'start');
+  }, 30_000, 50);
   const t0 = Date.now();
   await ok(['delete', 'pod', name, '-n', ns, '--wait=false']);
   const at = await gone(name, 30_000);
