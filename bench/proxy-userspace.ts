@@ -29,6 +29,7 @@ import { computeServiceState, toServiceInfo, toSliceInfo, type ServiceState } fr
 import { UserspaceBackend } from '../src/proxy/userspace/index.ts';
 import { makeService, makeSlice } from '../src/proxy/testing.ts';
 import { median, type Row, type Section } from './lib/results.ts';
+import { parseWrk, type WrkResult } from './lib/wrk.ts';
 
 const sh = promisify(execFile);
 const num = (v: string | undefined, d: number): number => (v !== undefined && Number(v) > 0 ? Number(v) : d);
@@ -39,31 +40,6 @@ const WarmupSeconds = 3;
 const BackendPort = 8080;
 const ServicePort = 80;
 const CanPin = cpus().length >= 2;
-
-export interface WrkResult {
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-  errors: number;
-  requests: number;
-}
-
-const unitMs: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
-
-/** Parses `wrk --latency` output. */
-export function parseWrk(out: string): WrkResult {
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
-  const lat = (p: string): number => {
-    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s|m)\\s*$`, 'm').exec(out);
-    return m ? Number(m[1]) * unitMs[m[2]] : NaN;
-  };
-  const reqs = /(\d+) requests in/.exec(out);
-  const errs = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  const errors = (errs ? errs.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + (non2xx ? Number(non2xx[1]) : 0);
-  if (!rps) throw new Error(`cannot read wrk's output:\n${out}`);
-  return { rps: Number(rps[1]), p50ms: lat('50'), p99ms: lat('99'), errors, requests: reqs ? Number(reqs[1]) : 0 };
-}
 
 /** cmd under `taskset -c cpu` when cpu is given. */
 const onCPU = (cpu: number | undefined, cmd: string, args: string[]): [string, string[]] => (cpu === undefined ? [cmd, args] : ['taskset', ['-c', String(cpu), cmd, ...args]]);

@@ -246,7 +246,7 @@ const Parts = (process.env.SVCNET_BENCH_PROXY_PARTS ?? 'programming,datapath,use
 export async function run(): Promise<Section> {
   const others: (() => Promise<Section>)[] = [];
   if (Parts.includes('datapath')) others.push(runDatapath);
-  if (Parts.includes('userspace')) others.push(async () => ((await import('./proxy-userspace.ts')) as { run: () => Promise<Section> }).run());
+  if (Parts.includes('userspace')) others.push(async () => (await import('./proxy-userspace.ts')).run());
   if (!Parts.includes('programming')) {
     const last = others.pop();
     if (!last) throw new Error(`SVCNET_BENCH_PROXY_PARTS names no part: ${JSON.stringify(process.env.SVCNET_BENCH_PROXY_PARTS)}`);
