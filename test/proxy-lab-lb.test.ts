@@ -138,3 +138,54 @@ test('in a lab, the LoadBalancer address answers on port 80 from the workstation
     { imageTable },
   );
 });
+
+test('in a lab with --l2-announce-mode address, the chosen node holds the LoadBalancer address on its interface, and on a cut another node adds it and answers within 10 s', { skip }, async (t) => {
+  await withLab(
+    'pxlba',
+    async (lab: Lab) => {
+      const nodes = lab.info.members.filter((m) => m.role !== 'workstation').map((m) => m.name);
+      const holders = async (): Promise<string[]> => {
+        const out: string[] = [];
+        for (const n of nodes) if (/inet 192\.168\.1\.200\/32 .*:lb/.test((await lab.exec(n, ['ip', '-o', 'addr'])).stdout)) out.push(n);
+        return out;
+      };
+      await applyExamples(lab, '00-namespaces.yaml', '07-metallb-ipaddresspool.yaml', '03-grafana-loadbalancer.yaml');
+      const lbIP = await eventually('an external IP for grafana-service', async () => (await serviceInfo(lab, 'monitoring', 'grafana-service')).lbIP || undefined, 30_000);
+      assert.equal(lbIP, '192.168.1.200');
+      const leader = l2Leader(lbIP, nodes.map((name) => ({ name, ready: true })))!;
+      const next = l2Leader(lbIP, nodes.filter((n) => n !== leader).map((name) => ({ name, ready: true })))!;
+      await apply(lab, grafana(leader));
+      const replicas = await waitPodsReady(lab, 'monitoring', 'app=grafana', 2);
+      await waitEndpoints(lab, 'monitoring', 'grafana-service', replicas.map((r) => r.ip));
+
+      await eventually(`${lbIP}:80 answering`, async () => ((await curl(lab, 'workstation', `http://${lbIP}:80/hostname`, 2)).code === 0 ? true : undefined), 20_000);
+      assert.deepEqual(await holders(), [leader], `only ${leader} holds ${lbIP}`);
+      assert.deepEqual(await arpRepliers(lab, lbIP), [await macOf(lab, leader)], `only ${leader} answers ARP for ${lbIP}`);
+      const bodies = await answersFrom(lab, `http://${lbIP}:80/hostname`, 10);
+      assert.ok(bodies.every((b) => replicas.some((r) => r.name === b)), JSON.stringify(bodies));
+
+      await lab.link(leader, 'down');
+      const cut = Date.now();
+      let back = 0;
+      while (Date.now() - cut <= 30_000) {
+        if ((await curl(lab, 'workstation', `http://${lbIP}/hostname`, 1)).code === 0) {
+          back = Date.now() - cut;
+          break;
+        }
+      }
+      assert.ok(back > 0 && back <= 10_000, `the address answered again after ${back || 'more than 30000'} ms (at most 10 s)`);
+      t.diagnostic(`failover: answered again ${back} ms after the cut`);
+      assert.ok((await holders()).includes(next), `${next} holds ${lbIP} now`);
+      assert.deepEqual(await arpRepliers(lab, lbIP), [await macOf(lab, next)], `${next} answers ARP for ${lbIP} now`);
+
+      // Back on the LAN, the first node takes the address back and the other gives it up.
+      await lab.link(leader, 'up');
+      await eventually(`${leader} alone holding ${lbIP} again`, async () => {
+        const h = await holders();
+        return h.length === 1 && h[0] === leader ? true : undefined;
+      }, 30_000);
+      await eventually(`${lbIP} answering through ${leader}`, async () => ((await curl(lab, 'workstation', `http://${lbIP}/hostname`, 2)).code === 0 ? true : undefined), 20_000);
+    },
+    { imageTable, nodeArgs: ['--l2-announce-mode=address'] },
+  );
+});

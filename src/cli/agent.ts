@@ -6,7 +6,7 @@ import os from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { HttpClient, loadKubeconfig, type ConnectionConfig } from '../client/index.ts';
-import { defaultNodePlugins, startAgent, type AgentMode, type RunningAgent } from '../agent/index.ts';
+import { defaultNodePlugins, parseL2AnnounceMode, startAgent, type AgentMode, type RunningAgent } from '../agent/index.ts';
 import { parseNodePortAddresses } from '../proxy/index.ts';
 import { logger } from '../util/index.ts';
 import type { ClusterDnsInfo } from '../dns/index.ts';
@@ -40,6 +40,7 @@ export interface AgentFlags extends DnsFlags {
   proxyHealthz?: string;
   proxyMetrics?: string;
   nodeportAddresses?: string;
+  l2AnnounceMode?: string;
 }
 
 /** "500ms", "10s", "5m" → ms. */
@@ -92,6 +93,7 @@ export async function runAgent(f: AgentFlags): Promise<void> {
   const log = logger('agent');
   const mode = parseAgentMode(f.mode);
   const nodePortAddresses = parseNodePortAddresses(f.nodeportAddresses ?? '');
+  const l2announce = { mode: parseL2AnnounceMode(f.l2AnnounceMode) };
   const conn = connection(f);
   // kubelet's User-Agent shape, so its writes' field manager is "kubelet".
   const client = new HttpClient({ ...conn, userAgent: `kubelet/v1.33.0 (${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}) svcnet` });
@@ -123,6 +125,7 @@ export async function runAgent(f: AgentFlags): Promise<void> {
     leaseDurationSeconds: f.nodeLeaseDurationSeconds ? Number(f.nodeLeaseDurationSeconds) : undefined,
     plugins: defaultNodePlugins({
       proxy: { healthz: f.proxyHealthz, metrics: f.proxyMetrics, nodePortAddresses },
+      l2announce,
       dns: dnsPluginOptions(f, { clusterDomain: f.clusterDomain, serviceIP: clusterDNS?.[0], onServing: (i) => (dnsInfo = i) }),
     }),
   });
@@ -152,7 +155,8 @@ export function addAgentRuntimeOptions(cmd: Command): Command {
     .option('--container-log-max-size <size>', 'container log size before rotation (one rotated file is kept)', '10Mi')
     .option('--proxy-healthz <host:port>', 'service proxy /healthz and /livez (kube-proxy\'s healthz-bind-address; default 127.0.0.1:10256 in host mode, 0.0.0.0:10256 in netns mode; 0: none)')
     .option('--proxy-metrics <host:port>', 'service proxy Prometheus /metrics (kube-proxy\'s metrics-bind-address; default 127.0.0.1:10249; 0: none)')
-    .option('--nodeport-addresses <cidrs>', 'node IPs NodePorts answer on: comma-separated CIDRs, or "primary" (kube-proxy\'s nodeport-addresses; default: every node IP)');
+    .option('--nodeport-addresses <cidrs>', 'node IPs NodePorts answer on: comma-separated CIDRs, or "primary" (kube-proxy\'s nodeport-addresses; default: every node IP)')
+    .option('--l2-announce-mode <mode>', 'how the LAN finds a LoadBalancer address this node announces (netns mode): arp (answer ARP for it, MetalLB\'s way) or address (add it to the interface, kube-vip\'s way)', 'arp');
 }
 
 export function registerAgent(program: Command): void {

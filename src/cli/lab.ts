@@ -8,6 +8,7 @@ interface UpFlags {
   timeout: string;
   agents: boolean;
   imageTable?: string;
+  nodeArg: string[];
 }
 
 function printInfo(info: import('../lab/index.ts').LabInfo): void {
@@ -33,10 +34,11 @@ export function registerLab(program: Command): void {
     .option('--nodes <n>', 'number of nodes: master-node, then worker1, worker2, ...', '3')
     .option('--timeout <seconds>', 'how long to wait for every node to be Ready', '120')
     .option('--image-table <file>', 'image table (YAML: image -> command line) for every node; the lab keeps it as <lab folder>/images.yaml')
+    .option('--node-arg <flag>', 'one more flag for every node\'s svcnet server/agent, e.g. --node-arg=--l2-announce-mode=address (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .addOption(new Option('--no-agents', 'start no agents; wait only for the API server').hideHelp())
     .action(async (o: UpFlags) => {
       const { labUp } = await import('../lab/index.ts');
-      const info = await labUp({ name: o.name, nodes: Number(o.nodes), timeoutMs: Number(o.timeout) * 1000, agents: o.agents, imageTable: o.imageTable, log: (l) => process.stderr.write(`lab ${o.name}: ${l}\n`) });
+      const info = await labUp({ name: o.name, nodes: Number(o.nodes), timeoutMs: Number(o.timeout) * 1000, agents: o.agents, imageTable: o.imageTable, nodeArgs: o.nodeArg, log: (l) => process.stderr.write(`lab ${o.name}: ${l}\n`) });
       printInfo(info);
     });
 

@@ -7,7 +7,7 @@ import { startServer } from '../apiserver/index.ts';
 import { defaultControllers, startControllers } from '../controllers/index.ts';
 import { logger } from '../util/index.ts';
 import os from 'node:os';
-import { defaultNodePlugins, startAgent, type RunningAgent } from '../agent/index.ts';
+import { defaultNodePlugins, parseL2AnnounceMode, startAgent, type RunningAgent } from '../agent/index.ts';
 import { parseNodePortAddresses } from '../proxy/index.ts';
 import { parseDurationMs, parseSize } from './agent.ts';
 import { clusterDnsIP, type ClusterDnsInfo } from '../dns/index.ts';
@@ -36,6 +36,7 @@ export interface ServerFlags extends DnsFlags {
   proxyHealthz?: string;
   proxyMetrics?: string;
   nodeportAddresses?: string;
+  l2AnnounceMode?: string;
   /** This node's addresses (the in-process agent's --node-ip; host mode default 127.0.0.1). */
   nodeIp?: string;
   /** Host mode's LoadBalancer pool when none is configured. */
@@ -65,6 +66,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
   const mode = parseMode(flags.mode);
   // Checked before anything starts, also with --no-agent.
   const nodePortAddresses = parseNodePortAddresses(flags.nodeportAddresses ?? '');
+  const l2announce = { mode: parseL2AnnounceMode(flags.l2AnnounceMode) };
   const dataDir = resolve(flags.dataDir);
   const storeSpec = flags.store ?? `sqlite:${dataDir}`;
   const serviceCIDRs = (flags.serviceCidr ?? defaultServiceCIDR[mode]).split(',').map((s) => s.trim()).filter(Boolean);
@@ -80,7 +82,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
     loopbackAddresses: mode === 'host',
   });
   const clusterCIDRs = flags.clusterCidr ? flags.clusterCidr.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-  const controllers = await startControllers(server.client('system:kube-controller-manager', 'kube-controller-manager'), { serviceCIDRs, clusterDomain: flags.clusterDomain, mode, clusterCIDRs, loopbackLoadBalancerPool: flags.loadbalancerPool }, defaultControllers());
+  const controllers = await startControllers(server.client('system:kube-controller-manager', 'kube-controller-manager'), { serviceCIDRs, clusterDomain: flags.clusterDomain, mode, clusterCIDRs, loopbackLoadBalancerPool: flags.loadbalancerPool, rootCA: server.pki.caCert }, defaultControllers());
   // This node's agent, in-process (its endpoint on a free loopback port).
   let agent: RunningAgent | undefined;
   // The cluster DNS address (kube-dns's ClusterIP, which pods' resolv.conf names): the tenth of the Service CIDR.
@@ -105,6 +107,7 @@ export async function runServer(flags: ServerFlags): Promise<void> {
       maxLogBytes: flags.containerLogMaxSize ? parseSize(flags.containerLogMaxSize, '--container-log-max-size') : undefined,
       plugins: defaultNodePlugins({
         proxy: { healthz: flags.proxyHealthz, metrics: flags.proxyMetrics, nodePortAddresses },
+        l2announce,
         dns: dnsPluginOptions(flags, { clusterDomain: flags.clusterDomain, serviceIP: mode === 'netns' ? dnsIP : undefined, onServing: (i) => (dnsInfo = i) }),
       }),
     });

@@ -15,6 +15,7 @@ import { ReplicaSetController } from './replicaset/index.ts';
 import { LoadBalancerController } from './loadbalancer/index.ts';
 import { NodeIpamController } from './nodeipam/index.ts';
 import { KubeDnsController } from './kubedns/index.ts';
+import { RootCACertPublisher } from './rootcacertpublisher/index.ts';
 
 export type ControllerFactory = () => Controller;
 
@@ -30,6 +31,7 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   garbagecollector: () => new GarbageCollector(),
   namespace: () => new NamespaceController(),
   serviceaccount: () => new ServiceAccountsController(),
+  'root-ca-cert-publisher': () => new RootCACertPublisher(),
   scheduler: () => new Scheduler(),
   nodelifecycle: () => new NodeLifecycleController(),
   podgc: () => new PodGCController(),

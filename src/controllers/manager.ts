@@ -15,6 +15,8 @@ export interface ClusterSettings {
   clusterCIDRs?: string[];
   /** Host mode: the LoadBalancer pool used when none is configured (--loadbalancer-pool; default 127.240.0.0/24). */
   loopbackLoadBalancerPool?: string;
+  /** The CA bundle (PEM) that verifies the API server, published as each namespace's kube-root-ca.crt. */
+  rootCA?: string;
 }
 
 export interface ControllerContext {

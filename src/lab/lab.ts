@@ -50,6 +50,8 @@ export interface UpOptions {
   agents?: boolean;
   /** An image table (YAML) copied to <lab>/images.yaml, which every node's agent reads. */
   imageTable?: string;
+  /** More flags for every node's svcnet (master-node's `server`, the workers' `agent`), e.g. --l2-announce-mode=address. */
+  nodeArgs?: string[];
   /** Progress lines (default: none). */
   log?: (line: string) => void;
   runner?: Runner;
@@ -289,7 +291,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabInfo> {
     launch(info, 'relay', master, [svcnetBin, 'lab', 'relay', '--listen', `unix:${sock}`, '--to', `tcp:${t.apiServer}`], join(info.dir, 'relay.log'));
     launch(info, 'supervisor', undefined, [svcnetBin, 'lab', 'supervise', '--name', name, '--nodes', String(t.nodes.length)], join(info.dir, 'supervisor.log'));
     writeFileSync(join(info.dir, 'images.yaml'), opts.imageTable ? readFileSync(opts.imageTable, 'utf8') : imageTableTemplate);
-    launch(info, 'apiserver', master, [svcnetBin, 'server', ...serverFlags(t, master, info.dir)], join(info.dir, 'master-node.log'));
+    launch(info, 'apiserver', master, [svcnetBin, 'server', ...serverFlags(t, master, info.dir), ...(opts.nodeArgs ?? [])], join(info.dir, 'master-node.log'));
     const deadline = Date.now() + timeoutMs;
     const check = () => {
       for (const p of info.processes) {
@@ -325,7 +327,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabInfo> {
       mkdirSync(dir, { recursive: true });
       const kc = join(dir, 'kubeconfig');
       writeFileSync(kc, nodeKubeconfig(creds.ca, nodeTokens.get(m.name)!, m.name), { mode: 0o600 });
-      launch(info, 'agent', m, [svcnetBin, 'agent', ...agentFlags(m, info.dir, kc)], join(info.dir, `${m.name}.log`));
+      launch(info, 'agent', m, [svcnetBin, 'agent', ...agentFlags(m, info.dir, kc), ...(opts.nodeArgs ?? [])], join(info.dir, `${m.name}.log`));
     }
 
     const client = new HttpClient({ server: `https://127.0.0.1:${port}`, ca: Buffer.from(creds.ca), token: creds.token, timeoutMs: 5000 });

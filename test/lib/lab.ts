@@ -52,6 +52,8 @@ export interface WithLabOptions {
   /** false: API server only, no agents (`up --no-agents`). */
   agents?: boolean;
   timeoutSeconds?: number;
+  /** More flags for every node's svcnet (`svcnet lab up --node-arg`). */
+  nodeArgs?: string[];
 }
 
 /** Why lab tests cannot run here (to pass to t.skip), or undefined. */
@@ -73,6 +75,7 @@ export async function withLab<T>(name: string, fn: (lab: Lab) => Promise<T>, opt
   if (readLab(name) || existsSync(`/run/netns/svcnet-${name}-lan`)) await labDownCli(name);
   const args = ['up', '--name', name, '--nodes', String(opts.nodes ?? 3), '--timeout', String(opts.timeoutSeconds ?? 120)];
   if (opts.agents === false) args.push('--no-agents');
+  for (const a of opts.nodeArgs ?? []) args.push(`--node-arg=${a}`);
   let tableDir: string | undefined;
   if (opts.imageTable !== undefined) {
     tableDir = mkdtempSync(join(tmpdir(), 'svcnet-lab-images-'));

@@ -39,6 +39,19 @@ export function runCommand(argv: readonly string[]): Promise<CommandResult> {
   });
 }
 
+/** `arping -U` from the address itself, `count` times a second apart (default 2). */
+export async function sendGratuitousARP(run: RunCommand, argv: (a: string[]) => string[], iface: string, address: string, count = 2): Promise<void> {
+  const r = await run(argv(['arping', '-q', '-U', '-c', String(count), '-I', iface, '-s', address, address]));
+  // -U expects no answer; arping exits 0 (or 1 when it counts no reply, in some versions).
+  if (r.code > 1) throw new Error(`arping -U ${address} on ${iface}: ${r.stderr.trim() || `exit ${r.code}`}`);
+}
+
+/** The interface holding `ip`, from `ip -j addr show` output. */
+export function interfaceHolding(ipAddrJson: string, ip: string): string | undefined {
+  const links = JSON.parse(ipAddrJson || '[]') as { ifname?: string; addr_info?: { local?: string }[] }[];
+  return links.find((l) => l.addr_info?.some((a) => a.local === ip))?.ifname;
+}
+
 export interface ArpExecutorOptions {
   /** Run in this named namespace (`ip netns exec`); default: the agent's own. */
   netns?: string;
@@ -78,8 +91,7 @@ export class ArpExecutor implements L2Executor {
   async interfaceOf(ip: string): Promise<string | undefined> {
     const r = await this.#run(this.#argv(['ip', '-j', 'addr', 'show']));
     if (r.code !== 0) throw new Error(`ip addr show: ${r.stderr.trim()}`);
-    const links = JSON.parse(r.stdout || '[]') as { ifname?: string; addr_info?: { local?: string }[] }[];
-    return links.find((l) => l.addr_info?.some((a) => a.local === ip))?.ifname;
+    return interfaceHolding(r.stdout, ip);
   }
 
   #spawn(): ChildProcessWithoutNullStreams {
@@ -195,9 +207,7 @@ export class ArpExecutor implements L2Executor {
 
   async gratuitousARP(iface: string, address: string): Promise<void> {
     await this.#allowNonlocalBind();
-    const r = await this.#run(this.#argv(['arping', '-q', '-U', '-c', String(this.#o.garpCount ?? 2), '-I', iface, '-s', address, address]));
-    // -U expects no answer; arping exits 0 (or 1 when it counts no reply, in some versions).
-    if (r.code > 1) throw new Error(`arping -U ${address} on ${iface}: ${r.stderr.trim() || `exit ${r.code}`}`);
+    await sendGratuitousARP(this.#run, (a) => this.#argv(a), iface, address, this.#o.garpCount);
   }
 
   async close(): Promise<void> {

@@ -10,10 +10,19 @@ import type { NodePlugin, NodePluginContext, RunningPlugin } from '../plugins.ts
 import { L2Announcer } from './announcer.ts';
 import { metallbNamespace } from './core.ts';
 import { ArpExecutor, type L2Executor } from './executor.ts';
+import { AddressExecutor } from './address-executor.ts';
 import { PeerLiveness, defaultLivenessPort, type Liveness, type Peer } from './liveness.ts';
 
 /** MetalLB's speaker signs its Events so ("From" in kubectl describe). */
 export const eventComponent = 'metallb-speaker';
+
+export type L2AnnounceMode = 'arp' | 'address';
+
+export function parseL2AnnounceMode(s: string | undefined): L2AnnounceMode {
+  if (s === undefined || s === 'arp') return 'arp';
+  if (s === 'address') return s;
+  throw new Error(`--l2-announce-mode ${JSON.stringify(s)}: expected arp or address`);
+}
 
 export interface L2AnnouncePluginOptions {
   /** UDP port of the announcers' heartbeats (MetalLB's memberlist port, 7946); 0: no heartbeats (Node Ready only). */
@@ -21,7 +30,13 @@ export interface L2AnnouncePluginOptions {
   /** Heartbeat interval (default 1 s) and the silence after which a node counts as gone (default 5 s). */
   heartbeatIntervalMs?: number;
   deadAfterMs?: number;
-  /** For tests: the executor (default: the ARP responder and arping in the agent's namespace). */
+  /**
+   * How the LAN finds an address this node announces: "arp", an ARP responder without adding the
+   * address (MetalLB's way, the default), or "address", the address added to the interface
+   * (kube-vip's way). Gratuitous ARP on takeover either way.
+   */
+  mode?: L2AnnounceMode;
+  /** For tests: the executor (default: per mode, in the agent's namespace). */
   executor?: (ctx: NodePluginContext) => L2Executor;
 }
 
@@ -79,14 +94,14 @@ export function l2AnnouncePlugin(o: L2AnnouncePluginOptions = {}): NodePlugin {
         ipAddressPools: ctx.informers.informerFor<IPAddressPool>(IPAddressPools, { namespace: metallbNamespace }),
         l2Advertisements: ctx.informers.informerFor<L2Advertisement>(L2Advertisements, { namespace: metallbNamespace }),
         configMaps: ctx.informers.informerFor<ConfigMap>(ConfigMaps, { namespace: metallbNamespace }),
-        executor: o.executor ? o.executor(ctx) : new ArpExecutor({ log }),
+        executor: o.executor ? o.executor(ctx) : o.mode === 'address' ? new AddressExecutor({ log }) : new ArpExecutor({ log }),
         ...(liveness ? { liveness } : {}),
         event: (svc, reason, message) => void recorder.event(svc, 'Normal', reason, message),
         log,
       });
       onLivenessChange = () => announcer.trigger();
       announcer.start();
-      log.info({ nodeIP, livenessPort: liveness ? port : undefined }, 'layer 2 announcer started');
+      log.info({ nodeIP, livenessPort: liveness ? port : undefined, mode: o.mode ?? 'arp' }, 'layer 2 announcer started');
       return {
         async stop() {
           await liveness?.stop();

@@ -1,0 +1,2 @@
+// The root CA certificate publisher (kube-controller-manager's "root-ca-cert-publisher").
+export { RootCACertPublisher } from './controller.ts';
