@@ -3,13 +3,11 @@
 // node's kernel answers ARP for the address it was given. No link to the host's namespace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { logger } from '../../util/index.ts';
 import { AddressExecutor, labelledAddresses } from './address-executor.ts';
 import type { CommandResult } from './executor.ts';
+import { askMac, macOf, rootSkip, sh, withPair } from './netns-pair.ts';
 
-const run = promisify(execFile);
 const log = logger('l2-address-executor-test');
 
 const addrJson = (addrs: Record<string, { local: string; label?: string; prefixlen?: number }[]>): string =>
@@ -75,42 +73,13 @@ test('in a named namespace every command runs under ip netns exec', async () => 
   assert.ok(f.calls.length > 0 && f.calls.every((c) => c.startsWith('ip netns exec svcnet-x-worker1 ')), JSON.stringify(f.calls));
 });
 
-const rootSkip = process.getuid?.() !== 0 ? 'needs root: builds two network namespaces' : undefined;
-
-async function sh(argv: string[]): Promise<string> {
-  return (await run(argv[0], argv.slice(1))).stdout;
-}
-
-async function tryRun(argv: string[]): Promise<string> {
-  try {
-    return (await run(argv[0], argv.slice(1))).stdout;
-  } catch (e) {
-    return (e as { stdout?: string }).stdout ?? '';
-  }
-}
-
 test('with the real ip: the node holds the address (labelled), its kernel answers ARP for it, and a restarted agent clears what a crashed one left', { skip: rootSkip }, async () => {
-  const id = `${process.pid % 100000}`;
-  const nodeNs = `svcnet-l2a${id}-node`;
-  const clientNs = `svcnet-l2a${id}-client`;
-  try {
-    for (const c of [
-      ['ip', 'netns', 'add', nodeNs],
-      ['ip', 'netns', 'add', clientNs],
-      ['ip', '-n', nodeNs, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', clientNs],
-      ['ip', '-n', nodeNs, 'addr', 'add', '192.168.78.1/24', 'dev', 'eth0'],
-      ['ip', '-n', clientNs, 'addr', 'add', '192.168.78.2/24', 'dev', 'eth0'],
-      ['ip', '-n', nodeNs, 'link', 'set', 'eth0', 'up'],
-      ['ip', '-n', clientNs, 'link', 'set', 'eth0', 'up'],
-    ])
-      await sh(c);
-    const mac = (JSON.parse(await sh(['ip', '-n', nodeNs, '-j', 'link', 'show', 'eth0'])) as { address: string }[])[0].address;
-    const askMac = async (ip: string) => /\[([0-9A-F:]{17})\]/i.exec(await tryRun(['ip', 'netns', 'exec', clientNs, 'arping', '-c', '1', '-w', '2', '-I', 'eth0', ip]))?.[1]?.toLowerCase();
-
+  await withPair('l2a', '192.168.78', async (nodeNs, clientNs) => {
+    const mac = await macOf(nodeNs);
     const first = new AddressExecutor({ log, netns: nodeNs });
     await first.setAddresses('eth0', ['192.168.78.200']);
     assert.match(await sh(['ip', '-n', nodeNs, '-o', 'addr', 'show', 'dev', 'eth0']), /inet 192\.168\.78\.200\/32 .*eth0:lb/);
-    assert.equal(await askMac('192.168.78.200'), mac, 'the node answers ARP for the address it holds');
+    assert.equal(await askMac(clientNs, '192.168.78.200'), mac, 'the node answers ARP for the address it holds');
     await first.gratuitousARP('eth0', '192.168.78.200');
     // The first agent "crashes" (never closed); the next one removes what it left.
     const second = new AddressExecutor({ log, netns: nodeNs });
@@ -119,11 +88,9 @@ test('with the real ip: the node holds the address (labelled), its kernel answer
     assert.doesNotMatch(addrs, /192\.168\.78\.200/);
     assert.match(addrs, /192\.168\.78\.201\/32/);
     assert.match(addrs, /192\.168\.78\.1\/24/, 'the node\'s own address is left alone');
-    assert.equal(await askMac('192.168.78.200'), undefined);
+    assert.equal(await askMac(clientNs, '192.168.78.200'), undefined);
     await second.close();
     assert.doesNotMatch(await sh(['ip', '-n', nodeNs, '-o', 'addr', 'show', 'dev', 'eth0']), /192\.168\.78\.20/);
-    assert.equal(await askMac('192.168.78.201'), undefined, 'closed: nobody answers');
-  } finally {
-    for (const ns of [nodeNs, clientNs]) await tryRun(['ip', 'netns', 'del', ns]);
-  }
+    assert.equal(await askMac(clientNs, '192.168.78.201'), undefined, 'closed: nobody answers');
+  });
 });

@@ -2,13 +2,12 @@
 // two namespaces of the test's own joined by one veth pair: no link to the host's namespace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { logger } from '../../util/index.ts';
 import { ArpExecutor, type CommandResult } from './executor.ts';
+import { askMac, macOf, rootSkip, sh, withPair } from './netns-pair.ts';
 
-const run = promisify(execFile);
 const log = logger('l2-executor-test');
 
 function scripted(answers: Record<string, Partial<CommandResult>>) {
@@ -47,67 +46,8 @@ test('gratuitous ARP is arping -U from the address itself, after allowing a non-
   await assert.rejects(bad.gratuitousARP('eth9', '192.168.1.200'), /unknown iface eth9/);
 });
 
-const rootSkip = process.getuid?.() !== 0 ? 'needs root: builds two network namespaces' : undefined;
-
-async function sh(argv: string[]): Promise<string> {
-  const r = await run(argv[0], argv.slice(1));
-  return r.stdout;
-}
-
-async function tryRun(argv: string[]): Promise<{ code: number; stdout: string }> {
-  try {
-    return { code: 0, stdout: (await run(argv[0], argv.slice(1))).stdout };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string };
-    return { code: typeof err.code === 'number' ? err.code : 1, stdout: err.stdout ?? '' };
-  }
-}
-
-async function withPair(fn: (nodeNs: string, clientNs: string) => Promise<void>): Promise<void> {
-  const id = `${process.pid % 100000}`;
-  const nodeNs = `svcnet-l2x${id}-node`;
-  const clientNs = `svcnet-l2x${id}-client`;
-  const cmds = [
-    ['ip', 'netns', 'add', nodeNs],
-    ['ip', 'netns', 'add', clientNs],
-    ['ip', '-n', nodeNs, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', clientNs],
-    ['ip', '-n', nodeNs, 'addr', 'add', '192.168.77.1/24', 'dev', 'eth0'],
-    ['ip', '-n', clientNs, 'addr', 'add', '192.168.77.2/24', 'dev', 'eth0'],
-    ['ip', '-n', nodeNs, 'link', 'set', 'eth0', 'up'],
-    ['ip', '-n', clientNs, 'link', 'set', 'eth0', 'up'],
-    ['ip', '-n', nodeNs, 'link', 'set', 'lo', 'up'],
-  ];
-  try {
-    for (const c of cmds) await sh(c);
-    await fn(nodeNs, clientNs);
-  } finally {
-    for (const ns of [nodeNs, clientNs]) {
-      const pids = (await tryRun(['ip', 'netns', 'pids', ns])).stdout.split(/\s+/).filter(Boolean);
-      for (const p of pids) {
-        try {
-          process.kill(Number(p), 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-      await tryRun(['ip', 'netns', 'del', ns]);
-    }
-  }
-}
-
-/** The MAC address the client learns for `ip` by asking (arping), or undefined without an answer. */
-async function askMac(clientNs: string, ip: string): Promise<string | undefined> {
-  const r = await tryRun(['ip', 'netns', 'exec', clientNs, 'arping', '-c', '1', '-w', '2', '-I', 'eth0', ip]);
-  return /\[([0-9A-F:]{17})\]/i.exec(r.stdout)?.[1]?.toLowerCase();
-}
-
-async function macOf(ns: string): Promise<string> {
-  const links = JSON.parse(await sh(['ip', '-n', ns, '-j', 'link', 'show', 'eth0'])) as { address: string }[];
-  return links[0].address;
-}
-
 test('the real ARP responder answers for an address the node does not hold, gratuitous ARP moves a client\'s cache, and withdrawing stops the answers', { skip: rootSkip }, async () => {
-  await withPair(async (nodeNs, clientNs) => {
+  await withPair('l2x', '192.168.77', async (nodeNs, clientNs) => {
     const x = new ArpExecutor({ log, netns: nodeNs });
     try {
       const mac = await macOf(nodeNs);
@@ -147,7 +87,7 @@ test('the real ARP responder answers for an address the node does not hold, grat
 });
 
 test('the ARP responder ends when the agent that started it is killed with -9', { skip: rootSkip }, async () => {
-  await withPair(async (nodeNs, clientNs) => {
+  await withPair('l2x', '192.168.77', async (nodeNs, clientNs) => {
     const executorUrl = new URL('./executor.ts', import.meta.url).href;
     const utilUrl = new URL('../../util/index.ts', import.meta.url).href;
     const script = `
