@@ -10,6 +10,7 @@ import net from 'node:net';
 import { makeQuery } from '../src/dns/testing.ts';
 import { nameToWire } from '../src/dns/wire.ts';
 import { run, startSvcnet, type Svcnet } from './lib/svcnet.ts';
+import { eventually } from '../src/util/index.ts';
 
 let server: Svcnet;
 let silent: dgram.Socket;
@@ -17,17 +18,6 @@ let silentPort = 0;
 let dnsHost = '';
 let dnsPort = 0;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 interface LogLine {
   level: number;

@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { labSkipReason, withLab, type Lab } from './lib/lab.ts';
 import { examplesDir, repoRoot } from './lib/svcnet.ts';
+import { eventually } from '../src/util/index.ts';
 
 const skip = await labSkipReason();
 const workstationIP = '192.168.1.10';
@@ -20,21 +21,6 @@ const clusterDNS = '10.96.0.10';
 const extraListen = { host: '127.0.0.1', port: 5353 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await sleep(everyMs);
-  }
-}
 
 /** The fake upstream, as a process in the workstation's namespace (192.168.1.10:53, UDP and TCP). */
 async function startLabUpstream(lab: Lab): Promise<ChildProcess> {

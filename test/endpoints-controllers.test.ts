@@ -14,6 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import { EndpointSlices, Endpoints as EndpointsResource, Events, Namespaces, Nodes, Pods, Services } from '../src/api/index.ts';
 import type { Client } from '../src/client/index.ts';
 import { examplesDir, kubectl, startSvcnet, type Svcnet } from './lib/svcnet.ts';
+import { untilPasses } from '../src/util/index.ts';
 
 process.env.SVCNET_LOG_LEVEL ??= 'warn';
 const { startServer } = await import('../src/apiserver/index.ts');
@@ -127,18 +128,6 @@ async function endpointsOf(ns: string, name: string): Promise<Endpoints | undefi
 }
 
 /** Retries the check until it passes (or the time is up, then fails with its last error). */
-async function eventually<T>(check: () => Promise<T>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await sleep(20);
-    }
-  }
-}
-
 /** Every endpoint of the Service's slices, as "address ready/serving/terminating". */
 async function endpointSummary(ns: string, svc: string): Promise<string[]> {
   const out: string[] = [];
@@ -171,7 +160,7 @@ test('a Service gets one EndpointSlice of its ready pods, shaped as the Endpoint
   const svc = await service(ns, 'web', web(), { tier: 'front' });
   await pod(ns, 'web-1', { ips: ['10.244.1.1'], nodeName: 'node-a' });
   await pod(ns, 'web-2', { ips: ['10.244.1.2'], nodeName: 'node-b' });
-  const slices = await eventually(async () => {
+  const slices = await untilPasses(async () => {
     const s = await slicesOf(ns, 'web');
     assert.equal(s.length, 1);
     assert.equal(s[0].endpoints?.length, 2);
@@ -204,16 +193,16 @@ test('readiness flips move a pod between ready and not ready', async () => {
   const ns = await namespace();
   await service(ns, 'web', web());
   const p = await pod(ns, 'web-1', { ips: ['10.244.2.1'], ready: false });
-  await eventually(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.2.1 false/false/false']));
-  await eventually(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['~10.244.2.1:8080']));
+  await untilPasses(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.2.1 false/false/false']));
+  await untilPasses(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['~10.244.2.1:8080']));
   const sliceName = (await slicesOf(ns, 'web'))[0].metadata!.name;
   await setStatus(p, ['10.244.2.1'], true);
-  await eventually(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.2.1 true/true/false']));
-  await eventually(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.2.1:8080']));
+  await untilPasses(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.2.1 true/true/false']));
+  await untilPasses(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.2.1:8080']));
   // Updated in place, not replaced.
   assert.equal((await slicesOf(ns, 'web'))[0].metadata!.name, sliceName);
   await setStatus(p, ['10.244.2.1'], false);
-  await eventually(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.2.1 false/false/false']));
+  await untilPasses(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.2.1 false/false/false']));
 });
 
 test('a named targetPort resolves per pod, and pods with different numbers for it get different slices', async () => {
@@ -224,7 +213,7 @@ test('a named targetPort resolves per pod, and pods with different numbers for i
   await pod(ns, 'c', { ips: ['10.244.3.3'], ports: [{ name: 'web-port', containerPort: 9000 }] });
   // No port of that name: the pod serves only the numeric port.
   await pod(ns, 'd', { ips: ['10.244.3.4'], ports: [{ name: 'other', containerPort: 7000 }] });
-  const slices = await eventually(async () => {
+  const slices = await untilPasses(async () => {
     const s = await slicesOf(ns, 'web');
     assert.equal(s.length, 3);
     assert.equal(s.reduce((n, x) => n + x.endpoints.length, 0), 4);
@@ -256,7 +245,7 @@ test('more than 100 pods are split over slices of at most 100 endpoints', async 
   const ns = await namespace();
   await service(ns, 'big', { selector: { app: 'big' }, ports: [{ port: 80, targetPort: 8080 }] });
   await Promise.all(Array.from({ length: 230 }, (_, i) => pod(ns, `big-${i}`, { labels: { app: 'big' }, ips: [`10.245.${Math.floor(i / 200)}.${(i % 200) + 1}`] })));
-  const slices = await eventually(async () => {
+  const slices = await untilPasses(async () => {
     const s = await slicesOf(ns, 'big');
     assert.equal(s.reduce((n, x) => n + x.endpoints.length, 0), 230);
     return s;
@@ -264,7 +253,7 @@ test('more than 100 pods are split over slices of at most 100 endpoints', async 
   assert.ok(slices.length >= 3, `${slices.length} slices`);
   for (const s of slices) assert.ok(s.endpoints.length <= 100, `${s.endpoints.length} endpoints in one slice`);
   assert.equal(new Set(slices.flatMap((s) => s.endpoints.map((e) => e.addresses[0]))).size, 230);
-  const ep = await eventually(async () => {
+  const ep = await untilPasses(async () => {
     const e = await endpointsOf(ns, 'big');
     assert.equal(e?.subsets?.[0]?.addresses?.length, 230);
     return e;
@@ -277,13 +266,13 @@ test('a terminating pod stays in its slice as serving and terminating, and leave
   await service(ns, 'web', web());
   await pod(ns, 'web-1', { ips: ['10.244.4.1'] });
   await pod(ns, 'web-2', { ips: ['10.244.4.2'] });
-  await eventually(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.4.1:8080', '10.244.4.2:8080']));
+  await untilPasses(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.4.1:8080', '10.244.4.2:8080']));
   await client.delete(Pods, ns, 'web-1', { gracePeriodSeconds: 30 });
   assert.ok((await client.get<Pod>(Pods, ns, 'web-1')).metadata!.deletionTimestamp, 'the API server keeps the pod terminating');
-  await eventually(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.4.1 false/true/true', '10.244.4.2 true/true/false']));
-  await eventually(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.4.2:8080']));
+  await untilPasses(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.4.1 false/true/true', '10.244.4.2 true/true/false']));
+  await untilPasses(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.4.2:8080']));
   await client.delete(Pods, ns, 'web-1', { gracePeriodSeconds: 0 });
-  await eventually(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.4.2 true/true/false']));
+  await untilPasses(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.4.2 true/true/false']));
 });
 
 test('publishNotReadyAddresses makes not-ready and terminating pods ready endpoints', async () => {
@@ -291,11 +280,11 @@ test('publishNotReadyAddresses makes not-ready and terminating pods ready endpoi
   await service(ns, 'web', web({ publishNotReadyAddresses: true }));
   await pod(ns, 'web-1', { ips: ['10.244.5.1'], ready: false });
   await pod(ns, 'web-2', { ips: ['10.244.5.2'] });
-  await eventually(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.5.1 true/false/false', '10.244.5.2 true/true/false']));
-  await eventually(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.5.1:8080', '10.244.5.2:8080']));
+  await untilPasses(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.5.1 true/false/false', '10.244.5.2 true/true/false']));
+  await untilPasses(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.5.1:8080', '10.244.5.2:8080']));
   await client.delete(Pods, ns, 'web-2', { gracePeriodSeconds: 30 });
-  await eventually(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.5.1 true/false/false', '10.244.5.2 true/true/true']));
-  await eventually(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.5.1:8080', '10.244.5.2:8080']));
+  await untilPasses(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.5.1 true/false/false', '10.244.5.2 true/true/true']));
+  await untilPasses(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.5.1:8080', '10.244.5.2:8080']));
 });
 
 test('a selector change moves the Service to other pods', async () => {
@@ -303,11 +292,11 @@ test('a selector change moves the Service to other pods', async () => {
   const svc = await service(ns, 'web', web());
   await pod(ns, 'blue', { labels: { app: 'web', color: 'blue' }, ips: ['10.244.6.1'] });
   await pod(ns, 'green', { labels: { app: 'web', color: 'green' }, ips: ['10.244.6.2'] });
-  await eventually(async () => assert.equal((await endpointSummary(ns, 'web')).length, 2));
+  await untilPasses(async () => assert.equal((await endpointSummary(ns, 'web')).length, 2));
   const cur = await client.get<Service>(Services, ns, 'web');
   await client.update(Services, { ...structuredClone(cur), spec: { ...structuredClone(cur.spec), selector: { app: 'web', color: 'green' } } });
-  await eventually(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.6.2 true/true/false']));
-  await eventually(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.6.2:8080']));
+  await untilPasses(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.6.2 true/true/false']));
+  await untilPasses(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.6.2:8080']));
   assert.ok(svc.metadata?.uid);
 });
 
@@ -316,17 +305,17 @@ test('a relabelled pod leaves one Service and joins another', async () => {
   await service(ns, 'web', web());
   await service(ns, 'api', { selector: { app: 'api' }, ports: [{ port: 80, targetPort: 8080 }] });
   await pod(ns, 'p', { ips: ['10.244.7.1'] });
-  await eventually(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.7.1 true/true/false']));
+  await untilPasses(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.7.1 true/true/false']));
   const cur = await client.get<Pod>(Pods, ns, 'p');
   await client.update(Pods, { ...structuredClone(cur), metadata: { ...structuredClone(cur.metadata), labels: { app: 'api' } } });
-  await eventually(async () => assert.deepEqual(await endpointSummary(ns, 'api'), ['10.244.7.1 true/true/false']));
-  await eventually(async () => assert.deepEqual(await endpointSummary(ns, 'web'), []));
+  await untilPasses(async () => assert.deepEqual(await endpointSummary(ns, 'api'), ['10.244.7.1 true/true/false']));
+  await untilPasses(async () => assert.deepEqual(await endpointSummary(ns, 'web'), []));
   // A Service without endpoints keeps one empty slice.
   const placeholder = await slicesOf(ns, 'web');
   assert.equal(placeholder.length, 1);
   assert.deepEqual(placeholder[0].ports ?? [], []);
-  await eventually(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), []));
-  await eventually(async () => assert.deepEqual(await endpointsSummary(ns, 'api'), ['10.244.7.1:8080']));
+  await untilPasses(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), []));
+  await untilPasses(async () => assert.deepEqual(await endpointsSummary(ns, 'api'), ['10.244.7.1:8080']));
 });
 
 test('a deleted pod is removed, and a deleted Service takes its slices and Endpoints along', async () => {
@@ -334,13 +323,13 @@ test('a deleted pod is removed, and a deleted Service takes its slices and Endpo
   await service(ns, 'web', web());
   await pod(ns, 'web-1', { ips: ['10.244.8.1'] });
   await pod(ns, 'web-2', { ips: ['10.244.8.2'] });
-  await eventually(async () => assert.equal((await endpointSummary(ns, 'web')).length, 2));
+  await untilPasses(async () => assert.equal((await endpointSummary(ns, 'web')).length, 2));
   await client.delete(Pods, ns, 'web-1', { gracePeriodSeconds: 0 });
-  await eventually(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.8.2 true/true/false']));
-  await eventually(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.8.2:8080']));
+  await untilPasses(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.8.2 true/true/false']));
+  await untilPasses(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.8.2:8080']));
   await client.delete(Services, ns, 'web');
-  await eventually(async () => assert.deepEqual(await slicesOf(ns, 'web'), []));
-  await eventually(async () => assert.equal(await endpointsOf(ns, 'web'), undefined));
+  await untilPasses(async () => assert.deepEqual(await slicesOf(ns, 'web'), []));
+  await untilPasses(async () => assert.equal(await endpointsOf(ns, 'web'), undefined));
 });
 
 test('a pod with a hostname and a subdomain naming the Service gets an endpoint hostname', async () => {
@@ -348,7 +337,7 @@ test('a pod with a hostname and a subdomain naming the Service gets an endpoint 
   await service(ns, 'db', { clusterIP: 'None', selector: { app: 'db' }, ports: [{ port: 5432 }] });
   await pod(ns, 'db-0', { labels: { app: 'db' }, ips: ['10.244.9.1'], hostname: 'db-0', subdomain: 'db' });
   await pod(ns, 'db-1', { labels: { app: 'db' }, ips: ['10.244.9.2'], hostname: 'db-1', subdomain: 'other' });
-  const s = await eventually(async () => {
+  const s = await untilPasses(async () => {
     const x = await slicesOf(ns, 'db');
     assert.equal(x[0]?.endpoints.length, 2);
     return x[0];
@@ -359,7 +348,7 @@ test('a pod with a hostname and a subdomain naming the Service gets an endpoint 
     ['10.244.9.1', 'db-0'],
     ['10.244.9.2', undefined],
   ]);
-  const ep = await eventually(async () => {
+  const ep = await untilPasses(async () => {
     const e = await endpointsOf(ns, 'db');
     assert.equal(e?.subsets?.[0]?.addresses?.length, 2);
     return e;
@@ -374,7 +363,7 @@ test('a dual-stack Service gets one slice per IP family; its Endpoints hold the 
   assert.deepEqual(svc.spec!.ipFamilies, ['IPv4', 'IPv6']);
   await pod(ns, 'web-1', { ips: ['10.244.10.1', 'fd00:244::a:1'] });
   await pod(ns, 'web-2', { ips: ['10.244.10.2', 'fd00:244::a:2'] });
-  const slices = await eventually(async () => {
+  const slices = await untilPasses(async () => {
     const s = await slicesOf(ns, 'web');
     assert.equal(s.length, 2);
     assert.ok(s.every((x) => x.endpoints.length === 2));
@@ -383,7 +372,7 @@ test('a dual-stack Service gets one slice per IP family; its Endpoints hold the 
   const byType = new Map(slices.map((s) => [s.addressType, s.endpoints.map((e) => e.addresses[0]).sort()]));
   assert.deepEqual(byType.get('IPv4'), ['10.244.10.1', '10.244.10.2']);
   assert.deepEqual(byType.get('IPv6'), ['fd00:244::a:1', 'fd00:244::a:2']);
-  await eventually(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.10.1:8080', '10.244.10.2:8080']));
+  await untilPasses(async () => assert.deepEqual(await endpointsSummary(ns, 'web'), ['10.244.10.1:8080', '10.244.10.2:8080']));
 });
 
 test('a pod on a Node that does not exist waits for it, with a FailedToUpdateEndpointSlices Event', async () => {
@@ -391,8 +380,8 @@ test('a pod on a Node that does not exist waits for it, with a FailedToUpdateEnd
   await service(ns, 'web', web());
   await pod(ns, 'web-1', { ips: ['10.244.11.1'], nodeName: 'node-late' });
   await pod(ns, 'web-2', { ips: ['10.244.11.2'] });
-  await eventually(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.11.2 true/true/false']));
-  const ev = await eventually(async () => {
+  await untilPasses(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.11.2 true/true/false']));
+  const ev = await untilPasses(async () => {
     const evs = (await client.list<Event>(Events, ns)).items.filter((e) => e.reason === 'FailedToUpdateEndpointSlices');
     assert.equal(evs.length, 1);
     return evs[0];
@@ -403,7 +392,7 @@ test('a pod on a Node that does not exist waits for it, with a FailedToUpdateEnd
   assert.equal(ev.source?.component, 'endpoint-slice-controller');
   assert.equal(ev.message, `Error updating Endpoint Slices for Service ${ns}/web: skipping Pod web-1 for Service ${ns}/web: Node node-late Not Found`);
   await node('node-late', 'zone-c');
-  await eventually(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.11.1 true/true/false', '10.244.11.2 true/true/false']));
+  await untilPasses(async () => assert.deepEqual(await endpointSummary(ns, 'web'), ['10.244.11.1 true/true/false', '10.244.11.2 true/true/false']));
   const late = (await slicesOf(ns, 'web'))[0].endpoints.find((e) => e.addresses[0] === '10.244.11.1');
   assert.equal(late?.zone, 'zone-c');
 });
@@ -417,7 +406,7 @@ test('user-written Endpoints of a Service without a selector are mirrored to an 
     metadata: { name: 'db', labels: { team: 'data' } },
     subsets: [{ addresses: [{ ip: '192.0.2.10' }, { ip: '192.0.2.11' }], notReadyAddresses: [{ ip: '192.0.2.12' }], ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }] }],
   });
-  const s = await eventually(async () => {
+  const s = await untilPasses(async () => {
     const x = await slicesOf(ns, 'db');
     assert.equal(x.length, 1);
     assert.equal(x[0].endpoints.length, 3);
@@ -435,7 +424,7 @@ test('user-written Endpoints of a Service without a selector are mirrored to an 
 
   const cur = await client.get<Endpoints>(EndpointsResource, ns, 'db');
   await client.update(EndpointsResource, { ...structuredClone(cur), subsets: [{ addresses: [{ ip: '192.0.2.20' }], ports: [{ name: 'pg', port: 5433, protocol: 'TCP' }] }] });
-  await eventually(async () => {
+  await untilPasses(async () => {
     const x = await slicesOf(ns, 'db');
     assert.equal(x.length, 1);
     assert.deepEqual(x[0].ports, [{ name: 'pg', port: 5433, protocol: 'TCP' }]);
@@ -443,7 +432,7 @@ test('user-written Endpoints of a Service without a selector are mirrored to an 
   });
 
   await client.delete(EndpointsResource, ns, 'db');
-  await eventually(async () => assert.deepEqual(await slicesOf(ns, 'db'), []));
+  await untilPasses(async () => assert.deepEqual(await slicesOf(ns, 'db'), []));
 });
 
 test('Endpoints labelled skip-mirror, and the API server\'s own kubernetes Endpoints, are not mirrored', async () => {
@@ -463,7 +452,7 @@ test('Endpoints labelled skip-mirror, and the API server\'s own kubernetes Endpo
     metadata: { name: 'ext2' },
     subsets: [{ addresses: [{ ip: '192.0.2.31' }], ports: [{ port: 443, protocol: 'TCP' }] }],
   });
-  await eventually(async () => assert.equal((await slicesOf(ns, 'ext2')).length, 1));
+  await untilPasses(async () => assert.equal((await slicesOf(ns, 'ext2')).length, 1));
   assert.deepEqual(await slicesOf(ns, 'ext'), []);
   const kube = await client.list<EndpointSlice>(EndpointSlices, 'default', { labelSelector: 'kubernetes.io/service-name=kubernetes' });
   assert.deepEqual(
@@ -478,15 +467,15 @@ test('a restart of the controllers converges without rewriting slices or Endpoin
   await service(ns, 'web', web());
   await service(ns, 'api', web({ selector: { app: 'api' } }));
   for (let i = 0; i < 5; i++) await pod(ns, `web-${i}`, { ips: [`10.244.12.${i + 1}`] });
-  await eventually(async () => assert.equal((await endpointSummary(ns, 'web')).length, 5));
-  await eventually(async () => assert.equal((await endpointsSummary(ns, 'web')).length, 5));
-  await eventually(async () => assert.equal((await slicesOf(ns, 'api')).length, 1));
+  await untilPasses(async () => assert.equal((await endpointSummary(ns, 'web')).length, 5));
+  await untilPasses(async () => assert.equal((await endpointsSummary(ns, 'web')).length, 5));
+  await untilPasses(async () => assert.equal((await slicesOf(ns, 'api')).length, 1));
   await sleep(300);
   const before = new Map((await client.list<EndpointSlice>(EndpointSlices, undefined)).items.map((s) => [s.metadata!.name!, s.metadata!.resourceVersion]));
   const epBefore = new Map((await client.list<Endpoints>(EndpointsResource, undefined)).items.map((s) => [`${s.metadata!.namespace}/${s.metadata!.name}`, s.metadata!.resourceVersion]));
   await controllers.stop();
   controllers = await startControllers(server.client('system:kube-controller-manager', 'kube-controller-manager'), { serviceCIDRs, clusterDomain: 'cluster.local', mode: 'host' }, newControllers());
-  await eventually(async () => {
+  await untilPasses(async () => {
     assert.ok(sliceController.stats().syncs > 0);
     assert.equal(sliceController.pending(), 0);
   });
@@ -534,7 +523,7 @@ test('with the seed\'s MLflow Service applied by kubectl, kubectl lists both pod
       r = await k(['patch', 'pod', name, '-n', 'mlflow', '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
       assert.equal(r.code, 0, r.stderr);
     }
-    const out = await eventually(async () => {
+    const out = await untilPasses(async () => {
       const g = await k(['get', 'endpoints', 'mlflow-service', '-n', 'mlflow']);
       assert.equal(g.code, 0, g.stderr);
       assert.match(g.stdout, /10\.244\.1\.5:5000,10\.244\.2\.7:5000/);
@@ -542,7 +531,7 @@ test('with the seed\'s MLflow Service applied by kubectl, kubectl lists both pod
     }, 15_000);
     assert.match(out, /^NAME\s+ENDPOINTS\s+AGE\n/);
     assert.match(out, /^mlflow-service\s+10\.244\.1\.5:5000,10\.244\.2\.7:5000\s+\S+/m);
-    const slices = await eventually(async () => {
+    const slices = await untilPasses(async () => {
       const g = await k(['get', 'endpointslices', '-n', 'mlflow']);
       assert.equal(g.code, 0, g.stderr);
       assert.match(g.stdout, /^mlflow-service-[a-z0-9]{5}\s+IPv4\s+5000\s+10\.244\.(1\.5,10\.244\.2\.7|2\.7,10\.244\.1\.5)\s+\S+/m);

@@ -9,6 +9,7 @@ import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { labDir } from '../src/lab/index.ts';
 import { labSkipReason, netnsWithPrefix, withLab, labDownCli, type Lab } from './lib/lab.ts';
 import { examplesDir, run, svcnetBin } from './lib/svcnet.ts';
+import { eventually } from '../src/util/index.ts';
 
 const skip = await labSkipReason();
 
@@ -277,21 +278,6 @@ test('in a lab, nodes are Ready, pods on different nodes reach each other by pod
   );
   await assertNothingLeft(name);
 });
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 async function endpointAddresses(lab: Lab): Promise<string[]> {
   const out = await lab.kubectlOk(['get', 'endpoints', 'mlflow-service', '-n', 'mlflow', '-o', 'jsonpath={range .subsets[*]}{range .addresses[*]}{.ip}{" "}{end}{end}']);

@@ -9,22 +9,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startSvcnet, kubectl, examplesDir, type Svcnet } from './lib/svcnet.ts';
+import { eventually } from '../src/util/index.ts';
 
 const example = (f: string) => join(examplesDir, f);
 
 /** Polls until fn returns a value (not undefined), or fails with the last thing seen. */
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(150);
-  }
-}
-
 async function ok(s: Svcnet, args: string[], input?: string): Promise<string> {
   const r = await kubectl(s, args, input === undefined ? {} : { input });
   assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);

@@ -1,2 +1,3 @@
 export { logger, rootLogger, type Logger } from './log.ts';
 export { joinHostPort } from './net.ts';
+export { eventually, untilPasses } from './eventually.ts';

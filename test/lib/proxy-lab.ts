@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { labSkipReason, type Lab } from './lab.ts';
 import { examplesDir, run } from './svcnet.ts';
+import { eventually } from '../../src/util/index.ts';
 
 /** Why these lab tests cannot run here (root, namespaces, and the tools they use), or undefined. */
 export async function proxyLabSkipReason(tools: readonly string[] = ['curl', 'arping']): Promise<string | undefined> {
@@ -23,20 +24,7 @@ export const imageTable = ['mlflow/mlflow: agnhost netexec --http-port=5000', 'g
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
-    await sleep(everyMs);
-  }
-}
+export { eventually };
 
 export async function applyExamples(lab: Lab, ...files: string[]): Promise<void> {
   for (const f of files) await lab.kubectlOk(['apply', '-f', join(examplesDir, f)]);

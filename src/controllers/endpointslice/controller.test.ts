@@ -10,18 +10,7 @@ import { EndpointSlices, Events, Nodes, Pods, Services, conflict } from '../../a
 import { FakeClient } from '../../client/index.ts';
 import { startControllers } from '../manager.ts';
 import { EndpointSliceController } from './controller.ts';
-
-async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await sleep(10);
-    }
-  }
-}
+import { untilPasses } from '../../util/index.ts';
 
 async function world(opts: { failFirstCreate?: boolean } = {}) {
   const client = new FakeClient();
@@ -45,7 +34,7 @@ async function world(opts: { failFirstCreate?: boolean } = {}) {
 test('a failed slice write is reported as a FailedToUpdateEndpointSlices Event on the Service and retried', async () => {
   const w = await world({ failFirstCreate: true });
   try {
-    const ev = await eventually(() => {
+    const ev = await untilPasses(() => {
       const e = w.client.objects<Event>(Events).find((x) => x.reason === 'FailedToUpdateEndpointSlices');
       assert.ok(e);
       return e;
@@ -54,7 +43,7 @@ test('a failed slice write is reported as a FailedToUpdateEndpointSlices Event o
     assert.deepEqual([ev.involvedObject.kind, ev.involvedObject.namespace, ev.involvedObject.name], ['Service', 'ns', 'web']);
     assert.match(ev.message ?? '', /^Error updating Endpoint Slices for Service ns\/web: failed to create EndpointSlice for Service ns\/web: /);
     // Retried after kube-controller-manager's first backoff (1 s).
-    await eventually(() => assert.equal(w.slices().length, 1), 5000);
+    await untilPasses(() => assert.equal(w.slices().length, 1), 5000);
     assert.equal(w.controller.stats().failures, 1);
   } finally {
     await w.running.stop();
@@ -64,15 +53,15 @@ test('a failed slice write is reported as a FailedToUpdateEndpointSlices Event o
 test('a managed slice changed or deleted by someone else is put back', async () => {
   const w = await world();
   try {
-    const first = await eventually(() => {
+    const first = await untilPasses(() => {
       const s = w.slices();
       assert.equal(s[0]?.endpoints.length, 1);
       return s[0];
     });
     await w.client.update(EndpointSlices, { ...structuredClone(first), endpoints: [] });
-    await eventually(() => assert.deepEqual(w.slices()[0]?.endpoints.map((e) => e.addresses[0]), ['10.0.0.1']));
+    await untilPasses(() => assert.deepEqual(w.slices()[0]?.endpoints.map((e) => e.addresses[0]), ['10.0.0.1']));
     await w.client.delete(EndpointSlices, 'ns', first.metadata!.name!);
-    await eventually(() => assert.deepEqual(w.slices()[0]?.endpoints.map((e) => e.addresses[0]), ['10.0.0.1']));
+    await untilPasses(() => assert.deepEqual(w.slices()[0]?.endpoints.map((e) => e.addresses[0]), ['10.0.0.1']));
   } finally {
     await w.running.stop();
   }
@@ -81,15 +70,15 @@ test('a managed slice changed or deleted by someone else is put back', async () 
 test('changes that do not touch endpoints write nothing', async () => {
   const w = await world();
   try {
-    await eventually(() => assert.equal(w.slices()[0]?.endpoints.length, 1));
-    await eventually(() => assert.equal(w.controller.pending(), 0));
+    await untilPasses(() => assert.equal(w.slices()[0]?.endpoints.length, 1));
+    await untilPasses(() => assert.equal(w.controller.pending(), 0));
     const before = w.controller.stats();
     const pod = await w.client.get<Pod>(Pods, 'ns', 'web-1');
     await w.client.update(Pods, { ...structuredClone(pod), metadata: { ...structuredClone(pod.metadata), annotations: { note: 'x' } } });
     const svc = await w.client.get<Service>(Services, 'ns', 'web');
     await w.client.update(Services, { ...structuredClone(svc), metadata: { ...structuredClone(svc.metadata), annotations: { note: 'y' } } });
     await sleep(100);
-    await eventually(() => assert.equal(w.controller.pending(), 0));
+    await untilPasses(() => assert.equal(w.controller.pending(), 0));
     const after = w.controller.stats();
     assert.deepEqual([after.creates, after.updates, after.deletes], [before.creates, before.updates, before.deletes]);
     assert.ok(after.syncs > before.syncs, 'the Service change was synced');

@@ -10,18 +10,7 @@ import { servingAddressAnnotation } from '../../dns/index.ts';
 import { startControllers } from '../manager.ts';
 import { KubeDnsController } from './controller.ts';
 import { kubeDnsSubsets } from './core.ts';
-
-async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await sleep(10);
-    }
-  }
-}
+import { untilPasses } from '../../util/index.ts';
 
 function node(name: string, ip: string | undefined, ready: boolean): Node {
   return {
@@ -66,7 +55,7 @@ async function world(mode: 'host' | 'netns', opts: { selector?: boolean } = {}) 
 test('in netns mode, kube-system/kube-dns is created as kubeadm makes it, at the tenth Service address, without a selector', async () => {
   const w = await world('netns');
   try {
-    const svc = await eventually(() => {
+    const svc = await untilPasses(() => {
       const s = w.client.objects<Service>(Services).find((x) => x.metadata?.name === 'kube-dns');
       assert.ok(s);
       return s;
@@ -87,20 +76,20 @@ test('in netns mode, kube-system/kube-dns is created as kubeadm makes it, at the
 test('the Endpoints follow the nodes: a node starting to serve is added, one turning NotReady moves to notReadyAddresses, one stopping is removed', async () => {
   const w = await world('netns');
   try {
-    await eventually(() => assert.deepEqual(w.endpoints()?.subsets?.[0]?.addresses?.map((a) => a.ip), ['192.168.1.100']));
+    await untilPasses(() => assert.deepEqual(w.endpoints()?.subsets?.[0]?.addresses?.map((a) => a.ip), ['192.168.1.100']));
     assert.equal(w.endpoints()?.metadata?.labels?.['k8s-app'], 'kube-dns');
     // worker1's DNS starts serving.
     await w.client.patch(Nodes, undefined, 'worker1', 'merge', { metadata: { annotations: { [servingAddressAnnotation]: '192.168.1.101' } } });
-    await eventually(() => assert.deepEqual(w.endpoints()?.subsets?.[0]?.addresses?.map((a) => a.ip), ['192.168.1.100', '192.168.1.101']));
+    await untilPasses(() => assert.deepEqual(w.endpoints()?.subsets?.[0]?.addresses?.map((a) => a.ip), ['192.168.1.100', '192.168.1.101']));
     // master-node turns NotReady.
     await w.client.patch(Nodes, undefined, 'master-node', 'merge', { status: { conditions: [{ type: 'Ready', status: 'Unknown' }] } }, {}, 'status');
-    await eventually(() => {
+    await untilPasses(() => {
       assert.deepEqual(w.endpoints()?.subsets?.[0]?.addresses?.map((a) => a.ip), ['192.168.1.101']);
       assert.deepEqual(w.endpoints()?.subsets?.[0]?.notReadyAddresses?.map((a) => a.ip), ['192.168.1.100']);
     });
     // worker1's DNS stops (the plugin removes the annotation).
     await w.client.patch(Nodes, undefined, 'worker1', 'merge', { metadata: { annotations: { [servingAddressAnnotation]: null } } });
-    await eventually(() => assert.equal(w.endpoints()?.subsets?.[0]?.addresses, undefined));
+    await untilPasses(() => assert.equal(w.endpoints()?.subsets?.[0]?.addresses, undefined));
   } finally {
     await w.running.stop();
   }

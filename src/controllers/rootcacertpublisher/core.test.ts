@@ -1,13 +1,13 @@
 // The root CA publisher: its rule (table-driven) and the controller over the fake client.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConfigMap, Namespace } from 'kubernetes-types/core/v1.js';
 import { ConfigMaps, Namespaces } from '../../api/index.ts';
 import { FakeClient } from '../../client/index.ts';
 import { startControllers } from '../manager.ts';
 import { RootCACertPublisher } from './controller.ts';
 import { description, descriptionAnnotation, rootCACertConfigMapName, rootCAConfigMapAction } from './core.ts';
+import { untilPasses } from '../../util/index.ts';
 
 const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const active: Namespace = { metadata: { name: 'a' }, status: { phase: 'Active' } };
@@ -77,18 +77,6 @@ test('a missing or empty description is put back; another description is kept wh
   assert.equal(got.configMap.metadata?.annotations?.[descriptionAnnotation], description, 'restored with the data');
 });
 
-async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await sleep(10);
-    }
-  }
-}
-
 test('the controller publishes in every namespace, restores a deleted or changed one, and skips terminating namespaces', async () => {
   const client = new FakeClient();
   await client.create<Namespace>(Namespaces, undefined, { metadata: { name: 'default' }, status: { phase: 'Active' } });
@@ -97,7 +85,7 @@ test('the controller publishes in every namespace, restores a deleted or changed
   const running = await startControllers(client, { serviceCIDRs: ['10.96.0.0/12'], clusterDomain: 'cluster.local', mode: 'host', rootCA: ca }, [new RootCACertPublisher()]);
   const cmIn = (ns: string) => client.objects<ConfigMap>(ConfigMaps).find((c) => c.metadata?.namespace === ns && c.metadata.name === rootCACertConfigMapName);
   try {
-    const first = await eventually(() => {
+    const first = await untilPasses(() => {
       const c = cmIn('default');
       assert.ok(c);
       return c;
@@ -107,14 +95,14 @@ test('the controller publishes in every namespace, restores a deleted or changed
     assert.deepEqual(client.objects<ConfigMap>(ConfigMaps).find((c) => c.metadata?.name === 'mine')?.data, { a: 'b' }, 'other ConfigMaps untouched');
 
     await client.create<Namespace>(Namespaces, undefined, { metadata: { name: 'new' }, status: { phase: 'Active' } });
-    await eventually(() => assert.deepEqual(cmIn('new')?.data, { 'ca.crt': ca }));
+    await untilPasses(() => assert.deepEqual(cmIn('new')?.data, { 'ca.crt': ca }));
 
     await client.delete(ConfigMaps, 'default', rootCACertConfigMapName);
-    await eventually(() => assert.deepEqual(cmIn('default')?.data, { 'ca.crt': ca }));
+    await untilPasses(() => assert.deepEqual(cmIn('default')?.data, { 'ca.crt': ca }));
 
     const cur = cmIn('default')!;
     await client.update<ConfigMap>(ConfigMaps, { ...cur, metadata: { ...cur.metadata, labels: { team: 'x' } }, data: { 'ca.crt': 'tampered' } });
-    await eventually(() => {
+    await untilPasses(() => {
       const c = cmIn('default')!;
       assert.deepEqual(c.data, { 'ca.crt': ca });
       assert.deepEqual(c.metadata?.labels, { team: 'x' });
