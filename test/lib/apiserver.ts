@@ -35,7 +35,7 @@ export interface ApiClient {
 
 export interface WatchEvent {
   type: string;
-  object: { kind?: string; metadata?: { name?: string; resourceVersion?: string; namespace?: string }; [k: string]: unknown };
+  object: { kind?: string; metadata?: { name?: string; resourceVersion?: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown };
 }
 
 export interface WatchStream {
