@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Namespace, Pod, ServiceAccount } from 'kubernetes-types/core/v1.js';
-import { ConfigMaps, Deployments, Namespaces, Pods, ReplicaSets, ServiceAccounts, Services, isNotFound, type KubeObject, type ResourceInfo } from '../src/api/index.ts';
+import { ConfigMaps, Deployments, Namespaces, Pods, ReplicaSets, ServiceAccounts, Services, isNotFound, type ApiError, type KubeObject, type ResourceInfo } from '../src/api/index.ts';
 import { DeploymentController } from '../src/controllers/deployment/index.ts';
 import { GarbageCollector } from '../src/controllers/garbagecollector/index.ts';
 import { NamespaceController } from '../src/controllers/namespace/index.ts';
@@ -71,6 +71,14 @@ test('content held by a finalizer keeps the namespace Terminating until it is re
   const cur = await c.user.get<Namespace>(Namespaces, undefined, ns);
   assert.equal(cur.status?.phase, 'Terminating');
   assert.deepEqual(cur.spec?.finalizers, ['kubernetes']);
+  // Nothing new goes into it: 403 with kube's message and NamespaceTerminating cause (which
+  // controllers look for to stop retrying).
+  await assert.rejects(c.user.create(ConfigMaps, ns, { metadata: { name: 'late' } }), (e: ApiError) => {
+    assert.equal(e.status.code, 403);
+    assert.equal(e.status.message, `configmaps "late" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`);
+    assert.deepEqual(e.status.details?.causes, [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }]);
+    return true;
+  });
   await c.user.patch(ConfigMaps, ns, 'held', 'merge', { metadata: { finalizers: null } });
   await waitFor('namespace gone', () => gone(Namespaces, undefined, ns), 20_000);
 });

@@ -108,6 +108,24 @@ export function forbidden(gr: GroupResource, name: string, why: string): ApiErro
   return new ApiError(403, 'Forbidden', `${what} is forbidden: ${why}`, details(gr, name));
 }
 
+/** A create in a namespace being deleted (NamespaceLifecycle admission), with kube's NamespaceTerminating cause. */
+export function namespaceTerminating(gr: GroupResource, name: string, namespace: string): ApiError {
+  const e = forbidden(gr, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+  e.status.details = { ...e.status.details, causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }] };
+  return e;
+}
+
+/** Whether an API error carries a cause of this reason (apimachinery's HasStatusCause). */
+export function hasStatusCause(e: unknown, reason: string): boolean {
+  const causes = (e as { status?: Status } | null | undefined)?.status?.details?.causes ?? [];
+  return causes.some((c) => c.reason === reason);
+}
+
+/** A create refused because its namespace is being deleted: controllers stop retrying it. */
+export function isNamespaceTerminating(e: unknown): boolean {
+  return hasStatusCause(e, 'NamespaceTerminating');
+}
+
 export function methodNotSupported(gr: GroupResource, action: string): ApiError {
   return new ApiError(405, 'MethodNotAllowed', `${action} is not supported on resources of kind "${groupResourceString(gr)}"`, details(gr, ''));
 }

@@ -1,6 +1,6 @@
 // Every served resource's storage, by group/version/resource, plus the namespace lifecycle
 // check that guards creates (kube's NamespaceLifecycle admission).
-import { forbidden, notFound, Namespaces, allResources, type ResourceInfo } from '../../api/index.ts';
+import { namespaceTerminating, notFound, Namespaces, allResources, type ResourceInfo } from '../../api/index.ts';
 import type { Store } from '../../store/index.ts';
 import { ResourceStorage, type ManagedFieldsUpdater } from './storage.ts';
 import { decodeKv } from './codec.ts';
@@ -79,7 +79,7 @@ export class Registry {
       this.#namespaces.set(namespace, seen);
     }
     if (seen.terminating) {
-      throw forbidden(gr, name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+      throw namespaceTerminating(gr, name, namespace);
     }
   }
 }

@@ -6,7 +6,7 @@
 import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
-import { Deployments, Pods, ReplicaSets, isAlreadyExists, isNotFound, namespacedName } from '../../api/index.ts';
+import { Deployments, Pods, ReplicaSets, isAlreadyExists, isNamespaceTerminating, isNotFound, namespacedName } from '../../api/index.ts';
 import { labelSelectorAsSelector, type LabelSelector } from '../../api/selectors/index.ts';
 import { WorkQueue, runWorkers, type Client, type EventRecorder, type Informer } from '../../client/index.ts';
 import type { Logger } from '../../util/index.ts';
@@ -57,10 +57,6 @@ export interface DeploymentControllerOptions {
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-function namespaceTerminating(e: unknown): boolean {
-  return /because it is being terminated/.test(message(e));
 }
 
 interface Family {
@@ -309,7 +305,7 @@ export class DeploymentController implements Controller {
           this.#log.info({ deployment: namespacedName(d), collisionCount }, 'found a hash collision for the deployment: bumping collisionCount to resolve it');
           throw e;
         }
-      } else if (namespaceTerminating(e)) {
+      } else if (isNamespaceTerminating(e)) {
         throw e;
       } else {
         const msg = `Failed to create new replica set "${name}": ${message(e)}`;

@@ -5,7 +5,7 @@
 import type { ReplicaSet } from 'kubernetes-types/apps/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
-import { Pods, ReplicaSets, isConflict, isNotFound, namespacedName, type ApiError } from '../../api/index.ts';
+import { Pods, ReplicaSets, isConflict, isNamespaceTerminating, isNotFound, namespacedName } from '../../api/index.ts';
 import { labelSelectorAsSelector, type LabelSelector } from '../../api/selectors/index.ts';
 import { WorkQueue, runWorkers, type Client, type EventRecorder, type Informer } from '../../client/index.ts';
 import type { Logger } from '../../util/index.ts';
@@ -37,12 +37,6 @@ export interface ReplicaSetControllerOptions {
 
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/** An error from the API about a namespace being deleted (NamespaceTerminatingCause). */
-function namespaceTerminating(e: unknown): boolean {
-  const causes = (e as Partial<ApiError>).status?.details?.causes ?? [];
-  return causes.some((c) => c.reason === 'NamespaceTerminating') || /because it is being terminated/.test(errorMessage(e));
 }
 
 export class ReplicaSetController implements Controller {
@@ -269,7 +263,7 @@ export class ReplicaSetController implements Controller {
       }
       // Creations never attempted are not expected either; the next sync retries them.
       for (let i = done; i < n; i++) this.expectations.creationObserved(key);
-      if (failure !== undefined && !namespaceTerminating(failure)) throw asError(failure);
+      if (failure !== undefined && !isNamespaceTerminating(failure)) throw asError(failure);
       return;
     }
     if (decision.kind === 'delete') {
@@ -292,7 +286,7 @@ export class ReplicaSetController implements Controller {
       const created = await this.#client.create<Pod>(Pods, rs.metadata?.namespace, pod);
       void this.#recorder.event(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata?.name ?? ''}`);
     } catch (e) {
-      if (!namespaceTerminating(e)) void this.#recorder.event(rs, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(e)}`);
+      if (!isNamespaceTerminating(e)) void this.#recorder.event(rs, 'Warning', 'FailedCreate', `Error creating: ${errorMessage(e)}`);
       throw e;
     }
   }

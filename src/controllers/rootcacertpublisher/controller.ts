@@ -3,18 +3,11 @@
 // The bundle is the CA that signed the API server's serving certificate (ClusterSettings.rootCA,
 // as kube-controller-manager's --root-ca-file or its client's CA data).
 import type { ConfigMap, Namespace } from 'kubernetes-types/core/v1.js';
-import { ConfigMaps, Namespaces, isAlreadyExists, isNotFound, type ApiError } from '../../api/index.ts';
+import { ConfigMaps, Namespaces, isAlreadyExists, isNamespaceTerminating, isNotFound } from '../../api/index.ts';
 import { WorkQueue, runWorkers, type Client, type Informer } from '../../client/index.ts';
 import type { Logger } from '../../util/index.ts';
 import type { Controller, ControllerContext } from '../manager.ts';
 import { rootCACertConfigMapName, rootCAConfigMapAction } from './core.ts';
-
-/** The create was refused because the namespace is being deleted (kube's NamespaceTerminatingCause). */
-function namespaceTerminating(e: unknown): boolean {
-  const status = (e as Partial<ApiError> | undefined)?.status;
-  if (status?.code !== 403) return false;
-  return (status.details?.causes ?? []).some((c) => c.reason === 'NamespaceTerminating') || /because it is being terminated/.test(status.message ?? '');
-}
 
 export class RootCACertPublisher implements Controller {
   readonly name = 'root-ca-cert-publisher';
@@ -64,7 +57,7 @@ export class RootCACertPublisher implements Controller {
       } catch (e) {
         // The namespace went or began terminating: nothing to do. Made meanwhile: its add event
         // brings the namespace back to the queue if it needs fixing.
-        if (isNotFound(e) || namespaceTerminating(e) || isAlreadyExists(e)) return;
+        if (isNotFound(e) || isNamespaceTerminating(e) || isAlreadyExists(e)) return;
         throw e;
       }
     } else if (todo.action === 'update') {
