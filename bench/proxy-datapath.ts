@@ -18,7 +18,9 @@ const sh = promisify(execFile);
 // two runs one after the other (the first design) landed up to 1.3 times apart whichever path
 // was measured, too coarse to tell 5%. Two runs at the same moment, one per path, see the same
 // machine; a round's ratio compares them, and the figure is the median of the rounds' ratios.
-const Rounds = Number(process.env.SVCNET_BENCH_DATAPATH_ROUNDS ?? 30);
+// 60 rounds: a 3 s run's p99 still varies by a factor of 0.65-1.6 from round to round, which left
+// the median of 30 rounds' p99 ratios about ±5% from one run of the bench to the next.
+const Rounds = Number(process.env.SVCNET_BENCH_DATAPATH_ROUNDS ?? 60);
 const Seconds = Number(process.env.SVCNET_BENCH_DATAPATH_SECONDS ?? 3);
 /** Connections per path under load (16 in all). */
 const Connections = 8;
