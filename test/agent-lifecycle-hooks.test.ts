@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { kubectl, kubectlOk, startNodeServer, type Svcnet } from './lib/svcnet.ts';
 import { killPodProcesses, waitFor } from './lib/agent.ts';
+import { pidAlive } from '../src/util/index.ts';
 
 const node = 'hooks-node';
 const ns = 'hooks';
@@ -84,15 +85,6 @@ async function gone(name: string, timeoutMs = 30_000): Promise<number> {
     const r = await kubectl(s, ['get', 'pod', name, '-n', ns]);
     return /NotFound/.test(r.stderr) ? Date.now() : undefined;
   }, timeoutMs, 50);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function podEvents(name: string, reason: string): Promise<string> {
@@ -197,7 +189,7 @@ test('a preStop hook outlasting the grace period is cut short: SIGTERM at the gr
   }));
   await waitReady('slow-hook');
   const pid = Number(notes(join(work, 'slow-hook.events'))[0]?.extra);
-  assert.ok(pid > 0 && alive(pid));
+  assert.ok(pid > 0 && pidAlive(pid));
   const deletedAt = Date.now();
   await ok(['delete', 'pod', 'slow-hook', '-n', ns, '--wait=false']);
   const goneAt = await gone('slow-hook');
@@ -209,7 +201,7 @@ test('a preStop hook outlasting the grace period is cut short: SIGTERM at the gr
   // kubelet's minimum shutdown window: 2 s between SIGTERM and SIGKILL, even past the grace period.
   assert.ok(goneAt - n[1].at >= 2000, `gone ${goneAt - n[1].at} ms after SIGTERM`);
   assert.ok(goneAt - deletedAt <= (grace + 2) * 1000 + marginMs, `gone ${goneAt - deletedAt} ms after the delete`);
-  await waitFor('the container that ignored SIGTERM killed', () => !alive(pid), 5000);
+  await waitFor('the container that ignored SIGTERM killed', () => !pidAlive(pid), 5000);
 });
 
 test('a failing exec preStop hook is reported as FailedPreStopHook and the container still gets SIGTERM', async () => {

@@ -17,6 +17,7 @@ import { apiClient, type ApiClient } from './lib/apiserver.ts';
 import { parseTable, recentAge } from './lib/kubectl-output.ts';
 import { waitFor } from './lib/workloads.ts';
 import { ensurePki, issueClientCertificate, servingNames, type Pki } from '../src/apiserver/pki.ts';
+import { kubeconfigYaml } from '../src/client/index.ts';
 
 interface Obj {
   metadata: { name: string; namespace?: string; uid: string; resourceVersion: string; generation?: number };
@@ -157,29 +158,6 @@ test('every new namespace gets a default ServiceAccount, again when it is delete
 
 // ---------------------------------------------------------------- client certificates
 
-function certKubeconfig(server: string, caCert: string, cert: { cert: string; key: string }): string {
-  const b64 = (x: string) => Buffer.from(x).toString('base64');
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: svcnet',
-    '  cluster:',
-    `    server: ${server}`,
-    `    certificate-authority-data: ${b64(caCert)}`,
-    'users:',
-    '- name: jane',
-    '  user:',
-    `    client-certificate-data: ${b64(cert.cert)}`,
-    `    client-key-data: ${b64(cert.key)}`,
-    'contexts:',
-    '- name: svcnet',
-    '  context: {cluster: svcnet, user: jane}',
-    'current-context: svcnet',
-    '',
-  ].join('\n');
-}
-
 /** A GET with a client certificate (and optionally a bearer token), as raw HTTPS. */
 function getWithCert(path: string, cert: { cert: string; key: string }, token?: string): Promise<{ status: number; body: string }> {
   const url = new URL(s.url);
@@ -206,7 +184,7 @@ test('a kubeconfig with a client certificate signed by the server\'s CA works; o
   // CN is the user, O the groups, as Kubernetes reads a client certificate.
   const good = await issueClientCertificate(serverCA, { name: 'jane', groups: ['system:masters'] });
   const goodConfig = join(work, 'good-kubeconfig');
-  writeFileSync(goodConfig, certKubeconfig(s.url, serverCA.caCert, good));
+  writeFileSync(goodConfig, kubeconfigYaml({ server: s.url, caCert: serverCA.caCert, clientCert: good, user: 'jane' }));
   const cfg = { kubeconfig: goodConfig, dataDir: work };
   let r = await kubectl(cfg, ['get', 'namespace', 'default', '-o', 'name']);
   assert.equal(r.stderr, '');
@@ -219,7 +197,7 @@ test('a kubeconfig with a client certificate signed by the server\'s CA works; o
   const otherPki = await ensurePki(join(work, 'other-pki'), servingNames('127.0.0.1'));
   const foreign = await issueClientCertificate(otherPki, { name: 'admin', groups: ['system:masters'] });
   const badConfig = join(work, 'bad-kubeconfig');
-  writeFileSync(badConfig, certKubeconfig(s.url, serverCA.caCert, foreign));
+  writeFileSync(badConfig, kubeconfigYaml({ server: s.url, caCert: serverCA.caCert, clientCert: foreign, user: 'jane' }));
   r = await kubectl({ kubeconfig: badConfig, dataDir: work }, ['get', 'namespaces']);
   assert.equal(r.code, 1);
   assert.equal(r.stdout, '');

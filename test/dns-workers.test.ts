@@ -11,6 +11,7 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { FakeInformer } from '../src/client/index.ts';
 import { startDnsServer, type DnsServer } from '../src/dns/index.ts';
 import { decodeResponse, makeQuery } from '../src/dns/testing.ts';
+import { pidAlive } from '../src/util/index.ts';
 
 const run = promisify(execFile);
 const repo = new URL('..', import.meta.url).pathname;
@@ -42,15 +43,6 @@ after(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -132,7 +124,7 @@ test('a worker that crashes or is killed is restarted with the model as it is no
   assert.ok(answers.every((a) => a === '10.96.0.12'));
   await until('worker 0 restarted', () => server.workers()[0].restarts === 1 && server.workers()[0].ready);
   assert.notEqual(server.workers()[0].pid, before[0].pid);
-  assert.equal(alive(before[0].pid), false);
+  assert.equal(pidAlive(before[0].pid), false);
 
   // SIGKILL from outside, as the OOM killer would.
   process.kill(server.workers()[1].pid, 'SIGKILL');
@@ -159,7 +151,7 @@ test('a worker that stops answering (an endless loop) is killed and restarted', 
     s.crashWorker(0, 'hang');
     await until('the stuck worker replaced', () => s.workers()[0].restarts === 1 && s.workers()[0].ready);
     assert.notEqual(s.workers()[0].pid, stuck);
-    await until('the stuck worker gone', () => !alive(stuck), 5000);
+    await until('the stuck worker gone', () => !pidAlive(stuck), 5000);
     const digests = await s.replicaDigests();
     assert.equal(new Set(digests).size, 1, digests.join(' '));
   } finally {
@@ -189,7 +181,7 @@ test('stop ends every worker and frees the port', async () => {
   const pids = s.workers().map((w) => w.pid);
   const p = s.addresses[0].port;
   await s.stop();
-  assert.deepEqual(pids.filter(alive), [], 'no worker left');
+  assert.deepEqual(pids.filter(pidAlive), [], 'no worker left');
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((resolve, reject) => {
     sock.once('error', reject);
@@ -217,9 +209,9 @@ test('workers exit when the serving process is killed, leaving the port free', a
       child.once('exit', (c) => reject(new Error(`server exited (${c}) before it was ready`)));
     });
     assert.equal(info.pids.length, 2);
-    assert.ok(info.pids.every(alive));
+    assert.ok(info.pids.every(pidAlive));
     child.kill('SIGKILL');
-    await until('the workers to exit', () => info.pids.every((p) => !alive(p)), 10_000);
+    await until('the workers to exit', () => info.pids.every((p) => !pidAlive(p)), 10_000);
     const sock = dgram.createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);

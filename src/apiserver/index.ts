@@ -21,7 +21,7 @@ import { podProxyHandlers } from './podproxy.ts';
 import type { Pki } from './pki.ts';
 
 export { kubernetesVersion, type ApiServer } from './server.ts';
-export { issueToken, issueClientCertificate, kubeconfigYaml, type UserInfo } from './pki.ts';
+export { issueToken, issueClientCertificate, type UserInfo } from './pki.ts';
 export type { Registry } from './registry/index.ts';
 export type { InProcessClient } from './inprocess-client.ts';
 export { systemNamespaces } from './bootstrap.ts';

@@ -173,29 +173,3 @@ export async function issueClientCertificate(pki: Pki, user: UserInfo, days = 36
   return { cert, key: kp.privatePem };
 }
 
-/** A kubeconfig for `server` with the CA and a bearer token, as kubectl and client libraries read it. */
-export function kubeconfigYaml(opts: { server: string; caCert: string; token: string; name?: string; user?: string }): string {
-  const name = opts.name ?? 'svcnet';
-  const user = opts.user ?? 'admin';
-  const ca = Buffer.from(opts.caCert).toString('base64');
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    `- name: ${name}`,
-    '  cluster:',
-    `    server: ${opts.server}`,
-    `    certificate-authority-data: ${ca}`,
-    'users:',
-    `- name: ${user}`,
-    '  user:',
-    `    token: ${opts.token}`,
-    'contexts:',
-    `- name: ${name}`,
-    '  context:',
-    `    cluster: ${name}`,
-    `    user: ${user}`,
-    `current-context: ${name}`,
-    '',
-  ].join('\n');
-}

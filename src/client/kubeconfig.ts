@@ -170,3 +170,36 @@ export function loadKubeconfig(file: string = defaultKubeconfigPath(), opts: Loa
   }
   return parseKubeconfig(text, resolve(file), opts);
 }
+
+/**
+ * A kubeconfig for `server` with its CA and one credential (a bearer token, or a client
+ * certificate and key), as kubectl and client libraries read it.
+ */
+export function kubeconfigYaml(opts: { server: string; caCert: string; token?: string; clientCert?: { cert: string; key: string }; name?: string; user?: string }): string {
+  const name = opts.name ?? 'svcnet';
+  const user = opts.user ?? 'admin';
+  const b64 = (x: string) => Buffer.from(x).toString('base64');
+  const credential = opts.clientCert
+    ? [`    client-certificate-data: ${b64(opts.clientCert.cert)}`, `    client-key-data: ${b64(opts.clientCert.key)}`]
+    : [`    token: ${opts.token ?? ''}`];
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: ${name}`,
+    '  cluster:',
+    `    server: ${opts.server}`,
+    `    certificate-authority-data: ${b64(opts.caCert)}`,
+    'users:',
+    `- name: ${user}`,
+    '  user:',
+    ...credential,
+    'contexts:',
+    `- name: ${name}`,
+    '  context:',
+    `    cluster: ${name}`,
+    `    user: ${user}`,
+    `current-context: ${name}`,
+    '',
+  ].join('\n');
+}

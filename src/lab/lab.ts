@@ -13,8 +13,9 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, re
 import https from 'node:https';
 import { join } from 'node:path';
 import type { Node } from 'kubernetes-types/core/v1.js';
-import { HttpClient } from '../client/index.ts';
+import { HttpClient, kubeconfigYaml } from '../client/index.ts';
 import { Nodes } from '../api/index.ts';
+import { pidAlive } from '../util/index.ts';
 import { must, systemRunner, type Runner } from './exec.ts';
 import { ensureLabsRoot, labDir, labsRoot, readLab, svcnetBin, writeLab, type LabInfo, type ProcessInfo } from './state.ts';
 import {
@@ -107,15 +108,6 @@ function tail(file: string, lines = 30): string {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Environment every process of the lab gets (see resolvePython). */
 const labEnv: Record<string, string> = {};
 
@@ -184,31 +176,6 @@ function writeHostKubeconfig(info: LabInfo, port: number): void {
   const text = own.replace(/^(\s*server:\s*).*$/m, `$1${server}`).replace(/^(- name: |\s+cluster: |\s+name: |current-context: )svcnet$/gm, `$1svcnet-${info.name}`);
   writeFileSync(info.kubeconfig, text, { mode: 0o600 });
   info.server = server;
-}
-
-/** A node's kubeconfig for its agent: the API server inside the lab, the node's own token. */
-function nodeKubeconfig(ca: string, token: string, node: string): string {
-  const caData = Buffer.from(ca).toString('base64');
-  return [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: svcnet',
-    '  cluster:',
-    `    server: https://${masterIP}:${apiServerPort}`,
-    `    certificate-authority-data: ${caData}`,
-    'users:',
-    `- name: system:node:${node}`,
-    '  user:',
-    `    token: ${token}`,
-    'contexts:',
-    '- name: svcnet',
-    '  context:',
-    '    cluster: svcnet',
-    `    user: system:node:${node}`,
-    'current-context: svcnet',
-    '',
-  ].join('\n');
 }
 
 function nodeReady(n: Node): boolean {
@@ -295,7 +262,7 @@ export async function labUp(opts: UpOptions = {}): Promise<LabInfo> {
     const deadline = Date.now() + timeoutMs;
     const check = () => {
       for (const p of info.processes) {
-        if (!alive(p.pid)) throw new Error(`${p.role}${p.member ? ` in ${p.member}` : ''} exited; its log (${p.log}):\n${tail(p.log)}`);
+        if (!pidAlive(p.pid)) throw new Error(`${p.role}${p.member ? ` in ${p.member}` : ''} exited; its log (${p.log}):\n${tail(p.log)}`);
       }
       if (Date.now() > deadline) return false;
       return true;
@@ -326,7 +293,8 @@ export async function labUp(opts: UpOptions = {}): Promise<LabInfo> {
       const dir = join(info.dir, m.name);
       mkdirSync(dir, { recursive: true });
       const kc = join(dir, 'kubeconfig');
-      writeFileSync(kc, nodeKubeconfig(creds.ca, nodeTokens.get(m.name)!, m.name), { mode: 0o600 });
+      // A node's kubeconfig for its agent: the API server inside the lab, the node's own token.
+      writeFileSync(kc, kubeconfigYaml({ server: `https://${masterIP}:${apiServerPort}`, caCert: creds.ca, token: nodeTokens.get(m.name)!, user: `system:node:${m.name}` }), { mode: 0o600 });
       launch(info, 'agent', m, [svcnetBin, 'agent', ...agentFlags(m, info.dir, kc), ...(opts.nodeArgs ?? [])], join(info.dir, `${m.name}.log`));
     }
 
@@ -404,7 +372,7 @@ function labProcesses(name: string): number[] {
 }
 
 async function killAll(pids: number[], graceMs: number): Promise<void> {
-  const live = pids.filter(alive);
+  const live = pids.filter(pidAlive);
   for (const p of live) {
     try {
       process.kill(p, 'SIGTERM');
@@ -413,8 +381,8 @@ async function killAll(pids: number[], graceMs: number): Promise<void> {
     }
   }
   const until = Date.now() + graceMs;
-  while (live.some(alive) && Date.now() < until) await sleep(50);
-  for (const p of live.filter(alive)) {
+  while (live.some(pidAlive) && Date.now() < until) await sleep(50);
+  for (const p of live.filter(pidAlive)) {
     try {
       process.kill(p, 'SIGKILL');
     } catch {
@@ -422,7 +390,7 @@ async function killAll(pids: number[], graceMs: number): Promise<void> {
     }
   }
   const hard = Date.now() + 3000;
-  while (live.some(alive) && Date.now() < hard) await sleep(20);
+  while (live.some(pidAlive) && Date.now() < hard) await sleep(20);
 }
 
 export interface DownOptions {
@@ -479,7 +447,7 @@ export async function labStatus(name = defaultLabName, runner: Runner = systemRu
   return {
     info,
     namespaces: await namespacesWithPrefix(labPrefix(name), runner),
-    processes: (info?.processes ?? []).map((p) => ({ role: p.role, member: p.member, pid: p.pid, running: alive(p.pid) })),
+    processes: (info?.processes ?? []).map((p) => ({ role: p.role, member: p.member, pid: p.pid, running: pidAlive(p.pid) })),
   };
 }
 
@@ -523,12 +491,12 @@ export async function labRestart(name: string, member: string, opts: { signal?: 
   const info = requireLab(name);
   const p = info.processes.find((x) => x.member === member && (x.role === 'agent' || x.role === 'apiserver'));
   if (!p) throw new Error(`lab ${name}: no agent or API server runs in ${JSON.stringify(member)}`);
-  if (alive(p.pid) && labProcesses(name).includes(p.pid)) {
+  if (pidAlive(p.pid) && labProcesses(name).includes(p.pid)) {
     process.kill(p.pid, opts.signal ?? 'SIGTERM');
     const until = Date.now() + 15_000;
-    while (alive(p.pid) && Date.now() < until) await sleep(50);
-    if (alive(p.pid)) process.kill(p.pid, 'SIGKILL');
-    while (alive(p.pid)) await sleep(20);
+    while (pidAlive(p.pid) && Date.now() < until) await sleep(50);
+    if (pidAlive(p.pid)) process.kill(p.pid, 'SIGKILL');
+    while (pidAlive(p.pid)) await sleep(20);
   }
   if (opts.start === false) return undefined;
   await resolvePython(systemRunner);
@@ -548,7 +516,7 @@ export async function labRestart(name: string, member: string, opts: { signal?: 
       closeSync(fd);
     }
     if (/svcnet (agent|API server) ready/.test(text)) return started;
-    if (!alive(started.pid)) throw new Error(`${p.role} in ${member} exited; its log (${p.log}):\n${tail(p.log)}`);
+    if (!pidAlive(started.pid)) throw new Error(`${p.role} in ${member} exited; its log (${p.log}):\n${tail(p.log)}`);
     if (Date.now() > until) throw new Error(`${p.role} in ${member} not ready within ${(opts.timeoutMs ?? 60_000) / 1000} s; its log (${p.log}):\n${tail(p.log)}`);
     await sleep(100);
   }
