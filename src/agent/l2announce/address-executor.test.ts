@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { logger } from '../../util/index.ts';
 import { AddressExecutor, labelledAddresses } from './address-executor.ts';
-import type { CommandResult } from './executor.ts';
+import type { CommandResult, IpLink } from './executor.ts';
 import { askMac, macOf, rootSkip, sh, withPair } from './netns-pair.ts';
 
 const log = logger('l2-address-executor-test');
@@ -43,7 +43,7 @@ test('labelledAddresses: only IPv4 addresses labelled <iface>:lb are the announc
     { ifname: 'eth0', addr_info: [{ family: 'inet', local: '192.168.1.101', label: 'eth0' }, { family: 'inet', local: '192.168.1.200', label: 'eth0:lb' }, { family: 'inet6', local: 'fe80::1' }] },
     { ifname: 'eth1', addr_info: [{ family: 'inet', local: '10.0.0.9', label: 'eth1:other' }] },
   ]);
-  assert.deepEqual([...labelledAddresses(json)], [['eth0', ['192.168.1.200']]]);
+  assert.deepEqual([...labelledAddresses(JSON.parse(json) as IpLink[])], [['eth0', ['192.168.1.200']]]);
 });
 
 test('the address executor removes a predecessor\'s addresses at start, adds and removes only its own, and removes them at stop', async () => {

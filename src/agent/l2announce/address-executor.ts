@@ -7,7 +7,7 @@
 // removes every address so labelled (a crashed predecessor's, which would otherwise keep
 // attracting traffic), and at stop it removes what it added.
 import type { Logger } from '../../util/index.ts';
-import { interfaceHolding, runCommand, sendGratuitousARP, type L2Executor, type RunCommand } from './executor.ts';
+import { NodeCommands, type IpLink, type L2Executor, type RunCommand } from './executor.ts';
 
 export interface AddressExecutorOptions {
   /** Run in this named namespace (`ip netns exec`); default: the agent's own. */
@@ -24,15 +24,10 @@ export function announceLabel(iface: string): string {
   return `${iface}:lb`;
 }
 
-interface AddrInfo {
-  ifname?: string;
-  addr_info?: { local?: string; prefixlen?: number; label?: string; family?: string }[];
-}
-
-/** The addresses carrying our label, per interface, from `ip -j addr show` output. */
-export function labelledAddresses(ipAddrJson: string): Map<string, string[]> {
+/** The addresses carrying our label, per interface. */
+export function labelledAddresses(links: readonly IpLink[]): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const l of JSON.parse(ipAddrJson || '[]') as AddrInfo[]) {
+  for (const l of links) {
     if (!l.ifname) continue;
     const mine = (l.addr_info ?? []).filter((a) => a.family === 'inet' && a.label === announceLabel(l.ifname ?? '') && a.local).map((a) => a.local as string);
     if (mine.length) out.set(l.ifname, mine);
@@ -42,35 +37,25 @@ export function labelledAddresses(ipAddrJson: string): Map<string, string[]> {
 
 export class AddressExecutor implements L2Executor {
   readonly #o: AddressExecutorOptions;
-  readonly #run: RunCommand;
+  readonly #cmd: NodeCommands;
   /** Every operation waits for the removal of a predecessor's addresses, started at construction. */
   #queue: Promise<void>;
   #closed = false;
 
   constructor(o: AddressExecutorOptions) {
     this.#o = o;
-    this.#run = o.run ?? runCommand;
+    this.#cmd = new NodeCommands(o.run, o.netns);
     this.#queue = this.#removeAll('left by an earlier agent').catch((e: unknown) => o.log.warn({ err: e }, 'could not remove the LoadBalancer addresses an earlier agent added'));
-  }
-
-  #argv(argv: readonly string[]): string[] {
-    return this.#o.netns ? ['ip', 'netns', 'exec', this.#o.netns, ...argv] : [...argv];
-  }
-
-  async #addrShow(): Promise<string> {
-    const r = await this.#run(this.#argv(['ip', '-j', 'addr', 'show']));
-    if (r.code !== 0) throw new Error(`ip addr show: ${r.stderr.trim()}`);
-    return r.stdout;
   }
 
   async #ip(verb: 'add' | 'del', iface: string, address: string): Promise<void> {
     const argv = ['ip', 'addr', verb, `${address}/32`, 'dev', iface, ...(verb === 'add' ? ['label', announceLabel(iface)] : [])];
-    const r = await this.#run(this.#argv(argv));
+    const r = await this.#cmd.exec(argv);
     if (r.code !== 0) throw new Error(`ip addr ${verb} ${address}/32 dev ${iface}: ${r.stderr.trim() || `exit ${r.code}`}`);
   }
 
   async #removeAll(why: string): Promise<void> {
-    for (const [iface, list] of labelledAddresses(await this.#addrShow())) {
+    for (const [iface, list] of labelledAddresses(await this.#cmd.links())) {
       for (const a of list) await this.#ip('del', iface, a);
       this.#o.log.info({ iface, addresses: list }, `removed LoadBalancer addresses ${why}`);
     }
@@ -82,22 +67,22 @@ export class AddressExecutor implements L2Executor {
     return p;
   }
 
-  async interfaceOf(ip: string): Promise<string | undefined> {
-    return interfaceHolding(await this.#addrShow(), ip);
+  interfaceOf(ip: string): Promise<string | undefined> {
+    return this.#cmd.interfaceOf(ip);
   }
 
   setAddresses(iface: string, addresses: readonly string[]): Promise<void> {
     return this.#enqueue(async () => {
       if (this.#closed) throw new Error('executor closed');
       if (addresses.length && announceLabel(iface).length > 15) throw new Error(`cannot label addresses on ${iface}: "${announceLabel(iface)}" is longer than 15 characters`);
-      const have = labelledAddresses(await this.#addrShow()).get(iface) ?? [];
+      const have = labelledAddresses(await this.#cmd.links()).get(iface) ?? [];
       for (const a of have) if (!addresses.includes(a)) await this.#ip('del', iface, a);
       for (const a of addresses) if (!have.includes(a)) await this.#ip('add', iface, a);
     });
   }
 
   gratuitousARP(iface: string, address: string): Promise<void> {
-    return sendGratuitousARP(this.#run, (a) => this.#argv(a), iface, address, this.#o.garpCount);
+    return this.#cmd.gratuitousARP(iface, address, this.#o.garpCount);
   }
 
   close(): Promise<void> {

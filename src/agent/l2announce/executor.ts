@@ -39,17 +39,48 @@ export function runCommand(argv: readonly string[]): Promise<CommandResult> {
   });
 }
 
-/** `arping -U` from the address itself, `count` times a second apart (default 2). */
-export async function sendGratuitousARP(run: RunCommand, argv: (a: string[]) => string[], iface: string, address: string, count = 2): Promise<void> {
-  const r = await run(argv(['arping', '-q', '-U', '-c', String(count), '-I', iface, '-s', address, address]));
-  // -U expects no answer; arping exits 0 (or 1 when it counts no reply, in some versions).
-  if (r.code > 1) throw new Error(`arping -U ${address} on ${iface}: ${r.stderr.trim() || `exit ${r.code}`}`);
+/** `ip -j addr show`'s view of one link (the fields the executors read). */
+export interface IpLink {
+  ifname?: string;
+  addr_info?: { local?: string; label?: string; family?: string }[];
 }
 
-/** The interface holding `ip`, from `ip -j addr show` output. */
-export function interfaceHolding(ipAddrJson: string, ip: string): string | undefined {
-  const links = JSON.parse(ipAddrJson || '[]') as { ifname?: string; addr_info?: { local?: string }[] }[];
-  return links.find((l) => l.addr_info?.some((a) => a.local === ip))?.ifname;
+/** Both executors' commands, run in the node's namespace: `ip netns exec <netns>`, or the agent's own. */
+export class NodeCommands {
+  readonly #run: RunCommand;
+  readonly #netns: string | undefined;
+
+  constructor(run: RunCommand = runCommand, netns?: string) {
+    this.#run = run;
+    this.#netns = netns;
+  }
+
+  argv(argv: readonly string[]): string[] {
+    return this.#netns ? ['ip', 'netns', 'exec', this.#netns, ...argv] : [...argv];
+  }
+
+  exec(argv: readonly string[]): Promise<CommandResult> {
+    return this.#run(this.argv(argv));
+  }
+
+  /** The node's links and their addresses. */
+  async links(): Promise<IpLink[]> {
+    const r = await this.exec(['ip', '-j', 'addr', 'show']);
+    if (r.code !== 0) throw new Error(`ip addr show: ${r.stderr.trim()}`);
+    return JSON.parse(r.stdout || '[]') as IpLink[];
+  }
+
+  /** The interface holding `ip`, or undefined. */
+  async interfaceOf(ip: string): Promise<string | undefined> {
+    return (await this.links()).find((l) => l.addr_info?.some((a) => a.local === ip))?.ifname;
+  }
+
+  /** `arping -U` from the address itself, `count` times a second apart (default 2). */
+  async gratuitousARP(iface: string, address: string, count = 2): Promise<void> {
+    const r = await this.exec(['arping', '-q', '-U', '-c', String(count), '-I', iface, '-s', address, address]);
+    // -U expects no answer; arping exits 0 (or 1 when it counts no reply, in some versions).
+    if (r.code > 1) throw new Error(`arping -U ${address} on ${iface}: ${r.stderr.trim() || `exit ${r.code}`}`);
+  }
 }
 
 export interface ArpExecutorOptions {
@@ -70,7 +101,7 @@ interface Waiter {
 /** The real executor. */
 export class ArpExecutor implements L2Executor {
   readonly #o: ArpExecutorOptions;
-  readonly #run: RunCommand;
+  readonly #cmd: NodeCommands;
   /** What the helper was last told per interface, replayed to a new helper. */
   readonly #sets = new Map<string, string[]>();
   #helper: ChildProcessWithoutNullStreams | undefined;
@@ -81,21 +112,15 @@ export class ArpExecutor implements L2Executor {
 
   constructor(o: ArpExecutorOptions) {
     this.#o = o;
-    this.#run = o.run ?? runCommand;
+    this.#cmd = new NodeCommands(o.run, o.netns);
   }
 
-  #argv(argv: readonly string[]): string[] {
-    return this.#o.netns ? ['ip', 'netns', 'exec', this.#o.netns, ...argv] : [...argv];
-  }
-
-  async interfaceOf(ip: string): Promise<string | undefined> {
-    const r = await this.#run(this.#argv(['ip', '-j', 'addr', 'show']));
-    if (r.code !== 0) throw new Error(`ip addr show: ${r.stderr.trim()}`);
-    return interfaceHolding(r.stdout, ip);
+  interfaceOf(ip: string): Promise<string | undefined> {
+    return this.#cmd.interfaceOf(ip);
   }
 
   #spawn(): ChildProcessWithoutNullStreams {
-    const argv = this.#argv([pythonCommand(), '-S', '-E', '-B', responderPath]);
+    const argv = this.#cmd.argv([pythonCommand(), '-S', '-E', '-B', responderPath]);
     const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
     let buf = '';
     child.stdout.on('data', (b: Buffer) => {
@@ -193,9 +218,9 @@ export class ArpExecutor implements L2Executor {
    */
   #allowNonlocalBind(): Promise<void> {
     this.#nonlocalBind ??= (async () => {
-      const cur = await this.#run(this.#argv(['sysctl', '-n', 'net.ipv4.ip_nonlocal_bind']));
+      const cur = await this.#cmd.exec(['sysctl', '-n', 'net.ipv4.ip_nonlocal_bind']);
       if (cur.stdout.trim() === '1') return;
-      const r = await this.#run(this.#argv(['sysctl', '-qw', 'net.ipv4.ip_nonlocal_bind=1']));
+      const r = await this.#cmd.exec(['sysctl', '-qw', 'net.ipv4.ip_nonlocal_bind=1']);
       if (r.code !== 0) throw new Error(`sysctl net.ipv4.ip_nonlocal_bind=1: ${r.stderr.trim()}`);
       this.#o.log.info('set net.ipv4.ip_nonlocal_bind=1 in the node\'s namespace (arping announces addresses the node does not hold)');
     })().catch((e: unknown) => {
@@ -207,7 +232,7 @@ export class ArpExecutor implements L2Executor {
 
   async gratuitousARP(iface: string, address: string): Promise<void> {
     await this.#allowNonlocalBind();
-    await sendGratuitousARP(this.#run, (a) => this.#argv(a), iface, address, this.#o.garpCount);
+    await this.#cmd.gratuitousARP(iface, address, this.#o.garpCount);
   }
 
   async close(): Promise<void> {
