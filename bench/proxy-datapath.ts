@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { withLab, type Lab } from '../test/lib/lab.ts';
 import { median, type Row, type Section } from './lib/results.ts';
 import { parseWrk, type WrkResult } from './lib/wrk.ts';
+import { eventually } from '../src/util/index.ts';
 
 const sh = promisify(execFile);
 // Run after run, this shared machine's speed swings by ±25% within seconds, on either path alike:
@@ -38,16 +39,6 @@ function pod(name: string, node: string, labels: Record<string, string>, command
 
 // A small, fast HTTP server (Node's http), so that the server is not all that is measured.
 const serverScript = "require('http').createServer((q, s) => s.end('ok\\n')).listen(8080)";
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`bench datapath: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 interface Mode {
   key: 'keep' | 'close' | 'light';
@@ -98,14 +89,14 @@ export async function runDatapath(): Promise<Section> {
     const clusterIP = await lab.kubectlOk(['get', 'svc', 'echo', '-n', 'bench', '-o', 'jsonpath={.spec.clusterIP}']);
     const urls: Record<Path, string> = { direct: `http://${podIP}:8080/`, service: `http://${clusterIP}:80/` };
     // Both paths answer from both clients before anything is timed (the proxy has programmed the Service).
-    await until('both paths answering', async () => {
+    await eventually('both paths answering', async () => {
       for (const c of Clients)
         for (const u of Object.values(urls)) {
           const r = await lab.kubectl(['exec', '-n', 'bench', c, '--', 'curl', '-s', '-m', '2', u]);
           if (r.stdout !== 'ok\n') return undefined;
         }
       return true;
-    });
+    }, 120_000, 500);
     // A connection per request at thousands a second: whichever side closes first holds the
     // connection in TIME_WAIT for 60 s, and which side that is, is a race between wrk's close and
     // the server's FIN. Kernel counters (nstat) showed runs whose TIME_WAIT sockets sat mostly in

@@ -3,16 +3,16 @@
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * Polls `fn` until it returns something other than undefined, and returns that. Errors count as
- * "not yet"; the last one is quoted when `timeoutMs` runs out.
+ * Polls `fn` until it returns something other than undefined or false, and returns that. Errors
+ * count as "not yet"; the last one is quoted when `timeoutMs` runs out.
  */
-export async function eventually<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000, everyMs = 250): Promise<T> {
+export async function eventually<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 250): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v !== undefined) return v;
+      if (v !== undefined && v !== false) return v;
     } catch (e) {
       last = e;
     }

@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { processAlive } from '../../src/agent/index.ts';
+import { eventually } from '../../src/util/index.ts';
 
 /** A /16 loopback cluster CIDR for one test server, away from the Service range 127.96/16. */
 export function uniqueClusterCIDR(): string {
@@ -55,17 +56,7 @@ export function killPodProcesses(dir: string): number {
   return n;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** Polls fn until it returns a value other than undefined/false (src/util's eventually, with this file's defaults). */
+export function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  return eventually(what, fn, timeoutMs, everyMs);
 }

@@ -3,11 +3,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Namespaces } from '../../src/api/index.ts';
 import { FakeClient, type Client } from '../../src/client/index.ts';
 import type { Controller, RunningControllers } from '../../src/controllers/index.ts';
 import { FakeKubelet, type FakeKubeletOptions } from './fake-kubelet.ts';
+import { eventually } from '../../src/util/index.ts';
 
 process.env.SVCNET_LOG_LEVEL ??= 'warn';
 const { startServer } = await import('../../src/apiserver/index.ts');
@@ -71,21 +71,9 @@ export async function startCluster(controllers: Controller[], kubeletOpts: FakeK
   };
 }
 
-/** Polls fn until it returns a value other than undefined/false, or fails after timeoutMs with the last value seen. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
-    await sleep(50);
-  }
+/** Polls fn until it returns a value other than undefined/false (src/util's eventually, with this file's defaults). */
+export function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  return eventually(what, fn, timeoutMs, 50);
 }
 
 /**
