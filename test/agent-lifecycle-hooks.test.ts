@@ -53,10 +53,14 @@ function notes(file: string): Note[] {
  * A pod running flipserver on :8080 with `env` and `container` (more YAML for the container, 4
  * spaces in); Ready once it listens (so it has noted its start).
  */
-function hookedPod(name: string, opts: { grace: number; env?: Record<string, string>; container?: string; labels?: string }): string {
-  const env = Object.entries({ EVENTS: join(work, `${name}.events`), PORT: '8080', ...opts.env })
-    .map(([k, v]) => `    - {name: ${k}, value: "${v}"}`)
+/** The env of a flipserver container (and its neighbours): EVENTS, its notes file; PORT; extras. */
+function flipEnv(name: string, indent: string, extra: Record<string, string> = {}): string {
+  return Object.entries({ EVENTS: join(work, `${name}.events`), PORT: '8080', ...extra })
+    .map(([k, v]) => `${indent}- {name: ${k}, value: "${v}"}`)
     .join('\n');
+}
+
+function hookedPod(name: string, opts: { grace: number; env?: Record<string, string>; container?: string; labels?: string }): string {
   return `apiVersion: v1
 kind: Pod
 metadata: {name: ${name}, namespace: ${ns}, labels: {app: ${opts.labels ?? name}}}
@@ -69,7 +73,7 @@ spec:
     command: [python3, -u, ${flipServer}]
     ports: [{name: http, containerPort: 8080}]
     env:
-${env}
+${flipEnv(name, '    ', opts.env)}
     readinessProbe:
       tcpSocket: {port: http}
       periodSeconds: 1
@@ -251,9 +255,6 @@ test('a liveness failure runs the preStop hook before the container is restarted
 });
 
 /** The pod's first env entries for flipserver: its notes file and port. */
-function flipEnv(name: string, indent: string): string {
-  return [`${indent}- {name: EVENTS, value: "${join(work, `${name}.events`)}"}`, `${indent}- {name: PORT, value: "8080"}`].join('\n');
-}
 
 interface PodJson {
   status?: {
